@@ -1,0 +1,3 @@
+#include "error.h"
+
+G_DEFINE_QUARK (nerve-error-quark, nerve_error)

@@ -1,0 +1,10 @@
+/* libnerve: the whole public API. */
+#pragma once
+#include "error.h"
+#include "gemm.h"
+#include "layer.h"
+#include "model.h"
+#include "rng.h"
+#include "tensor.h"
+#include "layers/activation.h"
+#include "layers/dense.h"

@@ -1,0 +1,224 @@
+#include "check.h"
+
+#include <CUnit/Basic.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "rng.h"
+#include "tensor.h"
+
+int
+nerve_test_main (const char *suite, const TestCase *tests)
+{
+  if (CU_initialize_registry () != CUE_SUCCESS)
+    return 1;
+  CU_pSuite s = CU_add_suite (suite, NULL, NULL);
+  for (int i = 0; tests[i].name; i++)
+    CU_add_test (s, tests[i].name, tests[i].fn);
+  CU_basic_set_mode (CU_BRM_VERBOSE);
+  CU_basic_run_tests ();
+  int failures = (int) CU_get_number_of_failures ();
+  int ran = (int) CU_get_number_of_tests_run ();
+  CU_cleanup_registry ();
+  return failures > 0 || ran == 0;
+}
+
+double
+nerve_fd_check (const char *what, double *x, gsize n, const double *analytic,
+                double (*loss) (gpointer ctx), gpointer ctx, double h, double tol)
+{
+  double worst = 0;
+  gsize worst_i = 0;
+  double worst_fd = 0, worst_an = 0;
+  for (gsize i = 0; i < n; i++) {
+    double keep = x[i];
+    x[i] = keep + h;
+    double lp = loss (ctx);
+    x[i] = keep - h;
+    double lm = loss (ctx);
+    x[i] = keep;
+    double fd = (lp - lm) / (2 * h);
+    double err = fabs (fd - analytic[i]) / fmax (1.0, fmax (fabs (fd), fabs (analytic[i])));
+    if (err > worst || isnan (err)) {
+      worst = isnan (err) ? INFINITY : err;
+      worst_i = i;
+      worst_fd = fd;
+      worst_an = analytic[i];
+    }
+  }
+  if (worst > tol) {
+    fprintf (stderr, "  FD check %s: element %zu analytic %.10g vs finite difference %.10g (rel %.3g > %.3g)\n",
+             what, worst_i, worst_an, worst_fd, worst, tol);
+    CU_FAIL ("finite-difference gradient check failed (see stderr)");
+  } else {
+    CU_PASS ("finite-difference gradient check");
+  }
+  loss (ctx); /* leave caches consistent with the unperturbed x */
+  return worst;
+}
+
+void
+nerve_test_fill_f64 (double *x, gsize n, guint64 seed, double scale)
+{
+  NerveRng r;
+  nerve_rng_seed (&r, seed);
+  for (gsize i = 0; i < n; i++)
+    x[i] = scale * (2.0 * nerve_rng_uniform (&r) - 1.0);
+}
+
+void
+nerve_test_fill_f32 (float *x, gsize n, guint64 seed, float scale)
+{
+  NerveRng r;
+  nerve_rng_seed (&r, seed);
+  for (gsize i = 0; i < n; i++)
+    x[i] = scale * (2.0f * nerve_rng_uniform (&r) - 1.0f);
+}
+
+double
+nerve_test_dot_f64 (const double *a, const double *b, gsize n)
+{
+  double s = 0;
+  for (gsize i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+double
+nerve_assert_close (const char *what, const float *a, const float *b, gsize n, double tol)
+{
+  double worst = 0;
+  gsize wi = 0;
+  for (gsize i = 0; i < n; i++) {
+    double e = fabs ((double) a[i] - b[i]) / fmax (1.0, fabs ((double) b[i]));
+    if (e > worst || isnan (e)) {
+      worst = isnan (e) ? INFINITY : e;
+      wi = i;
+    }
+  }
+  if (worst > tol) {
+    fprintf (stderr, "  %s: element %zu is %.8g, expected %.8g (err %.3g > %.3g)\n", what, wi,
+             (double) a[wi], (double) b[wi], worst, tol);
+    CU_FAIL ("values differ from the reference (see stderr)");
+  } else {
+    CU_PASS ("values match the reference");
+  }
+  return worst;
+}
+
+struct _NerveFixture {
+  JsonParser *parser;
+  JsonObject *cases;
+  char **names;
+};
+
+char *
+nerve_test_path (const char *relative)
+{
+  const char *root = g_getenv ("NERVE_SOURCE_ROOT");
+  return g_build_filename (root ? root : ".", relative, NULL);
+}
+
+NerveFixture *
+nerve_fixture_load (const char *file)
+{
+  g_autofree char *rel = g_strdup_printf ("tests/fixtures/%s.json", file);
+  g_autofree char *path = nerve_test_path (rel);
+  g_autoptr (GError) err = NULL;
+  JsonParser *p = json_parser_new ();
+  if (!json_parser_load_from_file (p, path, &err)) {
+    fprintf (stderr, "  fixture %s: %s\n", path, err->message);
+    CU_FAIL ("fixture missing: run tests/gen/*.py");
+    g_object_unref (p);
+    return NULL;
+  }
+  NerveFixture *f = g_new0 (NerveFixture, 1);
+  f->parser = p;
+  f->cases = json_object_get_object_member (json_node_get_object (json_parser_get_root (p)), "cases");
+  GList *keys = json_object_get_members (f->cases);
+  f->names = g_new0 (char *, g_list_length (keys) + 1);
+  int i = 0;
+  for (GList *k = keys; k; k = k->next)
+    f->names[i++] = k->data;
+  g_list_free (keys);
+  return f;
+}
+
+void
+nerve_fixture_free (NerveFixture *f)
+{
+  if (!f)
+    return;
+  g_free (f->names);
+  g_object_unref (f->parser);
+  g_free (f);
+}
+
+const char *const *
+nerve_fixture_cases (NerveFixture *f)
+{
+  return (const char *const *) f->names;
+}
+
+static JsonObject *
+case_obj (NerveFixture *f, const char *c, const char *member)
+{
+  JsonObject *o = json_object_get_object_member (f->cases, c);
+  return o && json_object_has_member (o, member) ? json_object_get_object_member (o, member) : NULL;
+}
+
+int
+nerve_fixture_int (NerveFixture *f, const char *c, const char *key, int def)
+{
+  JsonObject *cfg = case_obj (f, c, "config");
+  return cfg && json_object_has_member (cfg, key) ? (int) json_object_get_int_member (cfg, key) : def;
+}
+
+double
+nerve_fixture_double (NerveFixture *f, const char *c, const char *key, double def)
+{
+  JsonObject *cfg = case_obj (f, c, "config");
+  return cfg && json_object_has_member (cfg, key) ? json_object_get_double_member (cfg, key) : def;
+}
+
+static JsonObject *
+tensor_obj (NerveFixture *f, const char *c, const char *name)
+{
+  JsonObject *t = case_obj (f, c, "tensors");
+  if (!t || !json_object_has_member (t, name)) {
+    fprintf (stderr, "  fixture case %s has no tensor %s\n", c, name);
+    CU_FAIL ("fixture tensor missing");
+    return NULL;
+  }
+  return json_object_get_object_member (t, name);
+}
+
+float *
+nerve_fixture_tensor (NerveFixture *f, const char *c, const char *name, gsize *n)
+{
+  JsonObject *t = tensor_obj (f, c, name);
+  if (!t)
+    return NULL;
+  JsonArray *a = json_object_get_array_member (t, "data");
+  guint len = json_array_get_length (a);
+  float *v = nerve_alloc_floats (len);
+  for (guint i = 0; i < len; i++)
+    v[i] = (float) json_array_get_double_element (a, i);
+  if (n)
+    *n = len;
+  return v;
+}
+
+int
+nerve_fixture_shape (NerveFixture *f, const char *c, const char *name, int dim[5])
+{
+  JsonObject *t = tensor_obj (f, c, name);
+  if (!t)
+    return 0;
+  JsonArray *a = json_object_get_array_member (t, "shape");
+  int nd = (int) json_array_get_length (a);
+  for (int i = 0; i < nd && i < 5; i++)
+    dim[i] = (int) json_array_get_int_element (a, i);
+  return nd;
+}

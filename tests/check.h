@@ -1,0 +1,54 @@
+/* Shared test helpers: the CUnit main, finite-difference gradient checks in double
+ * precision, and the PyTorch reference fixtures made by tests/gen/ scripts. */
+#pragma once
+#include <CUnit/CUnit.h>
+#include <glib.h>
+
+typedef struct {
+  const char *name;
+  void (*fn) (void);
+} TestCase;
+
+/* Runs every test of one suite, prints CUnit's run summary, and returns the number
+ * of failures (CU_basic_run_tests() itself reports success even when tests fail). */
+int nerve_test_main (const char *suite, const TestCase *tests);
+#define NERVE_TEST_MAIN(suite, ...)                                                               \
+  int main (void)                                                                                  \
+  {                                                                                                \
+    static const TestCase tests[] = { __VA_ARGS__, { NULL, NULL } };                               \
+    return nerve_test_main (suite, tests) ? 1 : 0;                                                 \
+  }
+
+/* Central finite differences: for each x[i], (L(x+h) - L(x-h)) / 2h against analytic[i].
+ * loss() recomputes the scalar loss from the current x. Passes when
+ * |fd - an| <= tol * max(1, |fd|, |an|) everywhere; records a CUnit failure naming
+ * `what` and the worst index otherwise. Returns the worst relative error. */
+double nerve_fd_check (const char *what, double *x, gsize n, const double *analytic,
+                       double (*loss) (gpointer ctx), gpointer ctx, double h, double tol);
+
+/* Fill with U(-1,1)·scale from a seeded generator. */
+void nerve_test_fill_f64 (double *x, gsize n, guint64 seed, double scale);
+void nerve_test_fill_f32 (float *x, gsize n, guint64 seed, float scale);
+double nerve_test_dot_f64 (const double *a, const double *b, gsize n);
+
+/* Largest |a-b| / max(1,|b|) over n floats; records a failure above tol. */
+double nerve_assert_close (const char *what, const float *a, const float *b, gsize n, double tol);
+
+/* A reference fixture: tests/fixtures/<file>.json as {"cases": {"name": {"config": {...},
+ * "tensors": {"x": {"shape": [...], "data": [...]}, ...}}}}. */
+typedef struct _NerveFixture NerveFixture;
+NerveFixture *nerve_fixture_load (const char *file); /* CUnit failure + NULL if absent */
+void nerve_fixture_free (NerveFixture *f);
+/* Case names, NULL-terminated, owned by f. */
+const char *const *nerve_fixture_cases (NerveFixture *f);
+/* Config value of a case as int/double (def when missing). */
+int nerve_fixture_int (NerveFixture *f, const char *c, const char *key, int def);
+double nerve_fixture_double (NerveFixture *f, const char *c, const char *key, double def);
+/* Tensor of a case as a newly allocated, 64-byte aligned float array (free with
+ * nerve_free_floats); *n gets its element count. NULL + failure when absent. */
+float *nerve_fixture_tensor (NerveFixture *f, const char *c, const char *name, gsize *n);
+/* Same for shapes: returns ndim and fills dim[5]. */
+int nerve_fixture_shape (NerveFixture *f, const char *c, const char *name, int dim[5]);
+
+/* Where tests find their fixtures and data: NERVE_SOURCE_ROOT set by meson. */
+char *nerve_test_path (const char *relative);

@@ -1,0 +1,119 @@
+/* The model graph: building from JSON, clear errors for bad architectures, and
+ * forward/backward through the runner matching finite differences. */
+#include <string.h>
+
+#include "check.h"
+#include "nerve.h"
+
+static const char *mlp =
+  "{\"input\":[6],\"layers\":["
+  "{\"type\":\"dense\",\"name\":\"fc1\",\"units\":8},"
+  "{\"type\":\"tanh\"},"
+  "{\"type\":\"dense\",\"name\":\"fc2\",\"units\":3}]}";
+
+static void
+test_build_mlp (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveModel) m = nerve_model_new (mlp, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  CU_ASSERT_EQUAL (m->n_layers, 3);
+  CU_ASSERT_EQUAL (nerve_model_n_trainable (m), 6 * 8 + 8 + 8 * 3 + 3);
+  CU_ASSERT_EQUAL (nerve_model_output_shape (m)->dim[0], 3);
+  CU_ASSERT_PTR_NOT_NULL (nerve_model_find_param (m, "fc1.weight"));
+  CU_ASSERT_PTR_NOT_NULL (nerve_model_find_layer (m, "tanh1"));
+  /* parameters start 64-byte aligned */
+  CU_ASSERT_EQUAL (((guintptr) nerve_model_find_param (m, "fc2.bias")->data) % 64, 0);
+}
+
+static void
+expect_error (const char *json, const char *needle)
+{
+  g_autoptr (GError) err = NULL;
+  NerveModel *m = nerve_model_new (json, &err);
+  CU_ASSERT_PTR_NULL (m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
+  if (!strstr (err->message, needle)) {
+    fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needle);
+    CU_FAIL ("error message");
+  }
+}
+
+static void
+test_bad_architectures (void)
+{
+  expect_error ("{", "not valid JSON");
+  expect_error ("[]", "must be a JSON object");
+  expect_error ("{\"input\":[4],\"layers\":[]}", "non-empty");
+  expect_error ("{\"input\":[0],\"layers\":[{\"type\":\"relu\"}]}", "positive integers");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"nope\"}]}", "unknown type 'nope'");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":3,\"unit\":3}]}", "unknown key 'unit'");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\"}]}", "'units' is required");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":-2}]}", "must be in");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":\"3\"}]}", "must be an integer");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"inputs\":[\"later\"]}]}", "not \"input\" or an earlier layer");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"name\":\"a\"},{\"type\":\"relu\",\"name\":\"a\"}]}", "used twice");
+  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\"}],\"output\":\"x\"}", "output 'x'");
+}
+
+typedef struct {
+  NerveRunner *r;
+  NerveModel *m;
+  float *x, *rnd;
+  int batch;
+  gsize nout;
+} NetCase;
+
+static double
+net_loss (NetCase *c)
+{
+  const float *y = nerve_runner_forward (c->r, c->x, c->batch, FALSE, NULL);
+  double s = 0;
+  for (gsize i = 0; i < c->nout; i++)
+    s += (double) y[i] * c->rnd[i];
+  return s;
+}
+
+static void
+test_runner_gradients (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveModel) m = nerve_model_new (mlp, &err);
+  nerve_model_init_params (m, 7);
+  g_autoptr (NerveRunner) r = nerve_runner_new (m, 4, NERVE_RUNNER_GRADS | NERVE_RUNNER_INPUT_GRAD, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r);
+  NetCase c = { .r = r, .m = m, .batch = 4, .nout = 4 * 3 };
+  c.x = nerve_alloc_floats (4 * 6);
+  c.rnd = nerve_alloc_floats (c.nout);
+  nerve_test_fill_f32 (c.x, 24, 1, 1);
+  nerve_test_fill_f32 (c.rnd, c.nout, 2, 1);
+  net_loss (&c);
+  nerve_model_zero_grads (m);
+  const float *dx = nerve_runner_backward (r, c.rnd);
+  /* float forward: a coarse step and loose tolerance, the exact checks are per kernel */
+  const float h = 1e-2f;
+  float *targets[] = { c.x, m->arena };
+  const float *grads[] = { dx, m->grad };
+  gsize counts[] = { 24, m->n_floats };
+  double worst = 0;
+  for (int t = 0; t < 2; t++)
+    for (gsize i = 0; i < counts[t]; i += 3) {
+      float keep = targets[t][i];
+      targets[t][i] = keep + h;
+      double lp = net_loss (&c);
+      targets[t][i] = keep - h;
+      double lm = net_loss (&c);
+      targets[t][i] = keep;
+      double fd = (lp - lm) / (2 * h);
+      double e = fabs (fd - grads[t][i]) / fmax (1, fabs (fd));
+      worst = fmax (worst, e);
+    }
+  CU_ASSERT (worst < 2e-3);
+  nerve_free_floats (c.x);
+  nerve_free_floats (c.rnd);
+}
+
+NERVE_TEST_MAIN ("model",
+                 { "build an MLP from JSON", test_build_mlp },
+                 { "bad architectures give clear errors", test_bad_architectures },
+                 { "runner backward matches finite differences", test_runner_gradients })
