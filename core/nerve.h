@@ -1,5 +1,6 @@
 /* libnerve: the whole public API. */
 #pragma once
+#include "dataset.h"
 #include "error.h"
 #include "gemm.h"
 #include "layer.h"
