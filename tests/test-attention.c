@@ -550,7 +550,9 @@ test_graph_cross_attention (void)
     "{\"input\":[5,6],\"layers\":["
     "{\"type\":\"dense\",\"name\":\"qsrc\",\"units\":6,\"inputs\":[\"input\"]},"
     "{\"type\":\"additive_attention\",\"name\":\"bahdanau\",\"units\":4,\"inputs\":[\"qsrc\",\"input\"]},"
-    "{\"type\":\"attention\",\"name\":\"mha\",\"heads\":3,\"dim\":9,\"inputs\":[\"qsrc\",\"input\"]}],"
+    "{\"type\":\"attention\",\"name\":\"mha\",\"heads\":3,\"dim\":9,\"inputs\":[\"qsrc\",\"input\"]},"
+    "{\"type\":\"additive_attention\",\"name\":\"pooled\",\"units\":3,\"inputs\":[\"input\"]},"
+    "{\"type\":\"additive_attention\",\"name\":\"step\",\"units\":4,\"inputs\":[\"pooled\",\"input\"]}],"
     "\"output\":\"mha\"}";
   g_autoptr (GError) err = NULL;
   g_autoptr (NerveModel) m = nerve_model_new (json, &err);
@@ -564,6 +566,55 @@ test_graph_cross_attention (void)
   CU_ASSERT_PTR_NOT_NULL (nerve_model_find_param (m, "bahdanau.query_weight"));
   CU_ASSERT_PTR_NOT_NULL (nerve_model_find_param (m, "bahdanau.v"));
   CU_ASSERT_EQUAL (nerve_model_find_param (m, "mha.in_proj_weight")->shape.dim[1], 6);
+  /* a single query vector [6] against the memory gives one context [6] */
+  const NerveShape *ss = &nerve_model_find_layer (m, "step")->out_shape;
+  CU_ASSERT (ss->ndim == 1 && ss->dim[0] == 6);
+  nerve_model_init_params (m, 9);
+  g_autoptr (NerveRunner) r = nerve_runner_new (m, 2, 0, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r);
+  float x[60];
+  nerve_test_fill_f32 (x, 60, 4, 1);
+  static const int lengths[] = { 5, 3 };
+  const float *y = nerve_runner_forward_seq (r, x, lengths, 2, FALSE, NULL);
+  gboolean finite = TRUE;
+  for (int i = 0; i < 2 * 5 * 9; i++)
+    finite = finite && isfinite (y[i]);
+  CU_ASSERT (finite);
+  /* the context is a convex combination of the 3 valid memory steps of sample 1 */
+  const float *ctx = nerve_runner_layer_output (r, "step");
+  for (int k = 0; k < 6; k++) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int j = 0; j < 3; j++)
+      lo = fminf (lo, x[30 + j * 6 + k]), hi = fmaxf (hi, x[30 + j * 6 + k]);
+    CU_ASSERT (ctx[6 + k] >= lo - 1e-6f && ctx[6 + k] <= hi + 1e-6f);
+  }
+}
+
+/* Lengths come from outside: negative or too long ones are clamped, never used to index. */
+static void
+test_hostile_lengths (void)
+{
+  const int B = 2, T = 4, D = 4, H = 2, U = 3;
+  static const int bad[] = { -7, 1 << 30 }, good[] = { 0, 4 };
+  float *x = nerve_alloc_floats (B * T * D), *w_in = nerve_alloc_floats (3 * D * D);
+  float *w_out = nerve_alloc_floats (D * D), *y1 = nerve_alloc_floats (B * T * D), *y2 = nerve_alloc_floats (B * T * D);
+  float *cache = nerve_alloc_floats (nerve_mha_cache_size (B, T, T, D, H));
+  float *cache2 = nerve_alloc_floats (nerve_additive_attention_cache_size (B, 1, T, U));
+  float *wk = nerve_alloc_floats (U * D), *b = nerve_alloc_floats (U), *v = nerve_alloc_floats (U);
+  nerve_test_fill_f32 (x, B * T * D, 1, 1);
+  nerve_test_fill_f32 (w_in, 3 * D * D, 2, 1);
+  nerve_test_fill_f32 (w_out, D * D, 3, 1);
+  nerve_test_fill_f32 (wk, U * D, 4, 1);
+  nerve_test_fill_f32 (v, U, 5, 1);
+  nerve_mha_forward (y1, cache, x, x, w_in, NULL, w_out, NULL, bad, B, T, T, D, D, H, TRUE);
+  nerve_mha_forward (y2, cache, x, x, w_in, NULL, w_out, NULL, good, B, T, T, D, D, H, TRUE);
+  CU_ASSERT (memcmp (y1, y2, sizeof (float) * B * T * D) == 0);
+  nerve_additive_attention_forward (y1, cache2, NULL, x, NULL, wk, b, v, bad, B, 1, T, 0, D, U);
+  nerve_additive_attention_forward (y2, cache2, NULL, x, NULL, wk, b, v, good, B, 1, T, 0, D, U);
+  CU_ASSERT (memcmp (y1, y2, sizeof (float) * B * D) == 0);
+  float *all[] = { x, w_in, w_out, y1, y2, cache, cache2, wk, b, v };
+  for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
+    nerve_free_floats (all[i]);
 }
 
 static void
@@ -613,4 +664,5 @@ NERVE_TEST_MAIN ("attention",
                  { "additive attention vs PyTorch", test_additive_matches_pytorch },
                  { "embedding -> attention -> pooling -> dense graph", test_graph_classifier },
                  { "cross attention in a graph", test_graph_cross_attention },
+                 { "hostile lengths are clamped", test_hostile_lengths },
                  { "bad configs give clear errors", test_bad_configs })
