@@ -9,3 +9,5 @@
 #include "tensor.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
+#include "layers/embedding.h"
+#include "layers/attention.h"

@@ -9,6 +9,9 @@ extern const NerveLayerClass nerve_leaky_relu_class;
 extern const NerveLayerClass nerve_sigmoid_class;
 extern const NerveLayerClass nerve_tanh_class;
 extern const NerveLayerClass nerve_gelu_class;
+extern const NerveLayerClass nerve_embedding_class;
+extern const NerveLayerClass nerve_attention_class;
+extern const NerveLayerClass nerve_additive_attention_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -17,6 +20,9 @@ static const NerveLayerClass *const classes[] = {
   &nerve_sigmoid_class,
   &nerve_tanh_class,
   &nerve_gelu_class,
+  &nerve_embedding_class,
+  &nerve_attention_class,
+  &nerve_additive_attention_class,
   NULL,
 };
 
