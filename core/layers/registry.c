@@ -12,6 +12,20 @@ extern const NerveLayerClass nerve_gelu_class;
 extern const NerveLayerClass nerve_embedding_class;
 extern const NerveLayerClass nerve_attention_class;
 extern const NerveLayerClass nerve_additive_attention_class;
+extern const NerveLayerClass nerve_maxpool2d_class;
+extern const NerveLayerClass nerve_avgpool2d_class;
+extern const NerveLayerClass nerve_global_avgpool_class;
+extern const NerveLayerClass nerve_global_maxpool_class;
+extern const NerveLayerClass nerve_time_pool_class;
+extern const NerveLayerClass nerve_batchnorm_class;
+extern const NerveLayerClass nerve_layernorm_class;
+extern const NerveLayerClass nerve_dropout_class;
+extern const NerveLayerClass nerve_softmax_class;
+extern const NerveLayerClass nerve_log_softmax_class;
+extern const NerveLayerClass nerve_add_class;
+extern const NerveLayerClass nerve_concat_class;
+extern const NerveLayerClass nerve_flatten_class;
+extern const NerveLayerClass nerve_reshape_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -23,6 +37,20 @@ static const NerveLayerClass *const classes[] = {
   &nerve_embedding_class,
   &nerve_attention_class,
   &nerve_additive_attention_class,
+  &nerve_maxpool2d_class,
+  &nerve_avgpool2d_class,
+  &nerve_global_avgpool_class,
+  &nerve_global_maxpool_class,
+  &nerve_time_pool_class,
+  &nerve_batchnorm_class,
+  &nerve_layernorm_class,
+  &nerve_dropout_class,
+  &nerve_softmax_class,
+  &nerve_log_softmax_class,
+  &nerve_add_class,
+  &nerve_concat_class,
+  &nerve_flatten_class,
+  &nerve_reshape_class,
   NULL,
 };
 
