@@ -136,6 +136,28 @@ nerve_cfg_int2 (NerveCfg *c, const char *key, int def, int min, int max, int out
 }
 
 gboolean
+nerve_cfg_int_list (NerveCfg *c, const char *key, int max_len, int min, int max, int *out, int *len,
+                    GError **error)
+{
+  JsonNode *n = cfg_get (c, key);
+  *len = 0;
+  if (!n)
+    return TRUE;
+  JsonArray *a = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  guint count = a ? json_array_get_length (a) : 0;
+  if (count < 1 || count > (guint) max_len) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "layer '%s': '%s' must be a list of 1 to %d integers",
+                 c->layer, key, max_len);
+    return FALSE;
+  }
+  for (guint i = 0; i < count; i++)
+    if (!node_int (c, json_array_get_element (a, i), key, min, max, &out[i], error))
+      return FALSE;
+  *len = (int) count;
+  return TRUE;
+}
+
+gboolean
 nerve_cfg_float (NerveCfg *c, const char *key, double def, double min, double max, float *out,
                  GError **error)
 {

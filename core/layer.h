@@ -104,6 +104,9 @@ gboolean nerve_cfg_bool (NerveCfg *c, const char *key, gboolean def, gboolean *o
 /* One of choices (NULL-terminated); *out is its index. */
 gboolean nerve_cfg_enum (NerveCfg *c, const char *key, const char *def, const char *const *choices, int *out, GError **error);
 gboolean nerve_cfg_has (NerveCfg *c, const char *key);
+/* A list of 1..max_len integers in [min, max] into out; *len = 0 when the key is absent. */
+gboolean nerve_cfg_int_list (NerveCfg *c, const char *key, int max_len, int min, int max, int *out, int *len,
+                             GError **error);
 
 const NerveLayerClass *nerve_layer_class_find (const char *type);
 /* NULL-terminated list of every registered class. */

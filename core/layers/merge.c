@@ -74,7 +74,6 @@ NK (nerve_concat_backward) (nreal *const *dx,  /* k × [outer, inner[i]], entrie
 }
 
 #ifndef NERVE_F64
-#include "../layer-private.h"
 
 typedef struct {
   NerveLayer parent;
@@ -177,27 +176,21 @@ reshape_configure (NerveLayer *l, NerveCfg *cfg, GError **error)
   const NerveShape *in = &l->in_shape[0];
   NerveShape *s = &l->out_shape;
   char a[64];
-  JsonNode *n = nerve_cfg_has (cfg, "shape") ? json_object_get_member (cfg->obj, "shape") : NULL;
-  if (!n)
+  int dims[NERVE_MAX_DIMS - 1], len;
+  if (!nerve_cfg_int_list (cfg, "shape", NERVE_MAX_DIMS - 1, -1, 1 << 24, dims, &len, error))
+    return FALSE;
+  if (len == 0)
     return nerve_layer_error (l, error, NERVE_ERROR_INVALID, "'shape' is required");
-  nerve_cfg_mark (cfg, "shape");
-  JsonArray *arr = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
-  guint len = arr ? json_array_get_length (arr) : 0;
-  if (len < 1 || len > NERVE_MAX_DIMS - 1)
-    goto bad;
   int infer = -1;
   gsize known = 1;
-  s->ndim = (int) len;
-  for (guint i = 0; i < len; i++) {
-    JsonNode *e = json_array_get_element (arr, i);
-    if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64)
-      goto bad;
-    gint64 v = json_node_get_int (e);
+  s->ndim = len;
+  for (int i = 0; i < len; i++) {
+    int v = dims[i];
     if (v == -1 && infer < 0)
-      infer = (int) i, v = 1;
-    else if (v < 1 || v > (1 << 24))
+      infer = i, v = 1;
+    else if (v < 1)
       goto bad;
-    s->dim[i] = (int) v;
+    s->dim[i] = v;
     known *= (gsize) v;
   }
   gsize numel = nerve_shape_numel (in);
