@@ -14,6 +14,7 @@
 #define HEADER_MAX ((guint64) 100 * 1024 * 1024)
 #define HEADER_MAX_DEPTH 8 /* a valid header nests 3 deep: root, tensor, shape */
 #define TENSOR_MAX_DIMS 8
+#define ARENA_SLACK ((gsize) 1 << 20) /* floats beyond what the data holds */
 
 #define KEY_VERSION "nerve.format_version"
 #define KEY_ARCH "nerve.architecture"
@@ -255,9 +256,9 @@ mark_declared (const char *what, JsonObject *meta, const char *key, Role role, G
     int want = role == ROLE_EXTRA ? DT_F32 : DT_U8;
     if (t->dtype != want || t->ndim != 1 || (role == ROLE_EXTRA && (t->dim[0] == 0 || t->dim[0] > G_MAXINT))) {
       g_autofree char *s = format_dims (t->dim, t->ndim);
-      return fail (error, NERVE_ERROR_FORMAT, what, "%s tensor '%s' has dtype %s shape %s, expected a %s 1-D %s",
+      return fail (error, NERVE_ERROR_FORMAT, what, "%s tensor '%s' has dtype %s shape %s, expected a %s1-D %s",
                    role_name (role), name, dtypes[t->dtype].name, s,
-                   role == ROLE_EXTRA ? "non-empty" : "", dtypes[want].name);
+                   role == ROLE_EXTRA ? "non-empty " : "", dtypes[want].name);
     }
     t->role = role;
   }
@@ -412,9 +413,10 @@ nerve_model_load_from_data_with_extras (const guint8 *data, gsize len, const cha
     return NULL;
 
   /* The architecture, with its size bounded by the data so a tiny file cannot ask for
-   * gigabytes; then every parameter against its tensor. */
+   * gigabytes (the slack lets a missing tensor be reported as missing); then every
+   * parameter against its tensor. */
   g_autoptr (GError) merr = NULL;
-  g_autoptr (NerveModel) m = nerve_model_new_bounded (arch, data_len / sizeof (float), &merr);
+  g_autoptr (NerveModel) m = nerve_model_new_bounded (arch, data_len / sizeof (float) + ARENA_SLACK, &merr);
   if (!m) {
     fail (error, merr->code, what, "%s", merr->message);
     return NULL;
