@@ -478,6 +478,18 @@ test_atomic_save (void)
   expect_contains (err ? err->message : NULL, "absent.nerve");
   g_clear_error (&err);
 
+  /* an empty file is a format error, a directory an IO error */
+  g_autofree char *empty_file = g_build_filename (dir, "empty.nerve", NULL);
+  CU_ASSERT_TRUE (g_file_set_contents (empty_file, "", 0, NULL));
+  CU_ASSERT_PTR_NULL (nerve_model_load (empty_file, &err));
+  CU_ASSERT_TRUE (err && err->code == NERVE_ERROR_FORMAT);
+  expect_contains (err ? err->message : NULL, "empty.nerve: 0 bytes");
+  g_clear_error (&err);
+  g_unlink (empty_file);
+  CU_ASSERT_PTR_NULL (nerve_model_load (dir, &err));
+  CU_ASSERT_TRUE (err && err->code == NERVE_ERROR_IO);
+  g_clear_error (&err);
+
   /* bad extras are refused before anything is written */
   float v = 1;
   NerveExtraTensor clash = { "fc1.weight", &v, 1 }, empty = { "e", &v, 0 }, meta = { "__metadata__", &v, 1 };
@@ -491,6 +503,11 @@ test_atomic_save (void)
   g_clear_error (&err);
   NerveExtraTensor blob_clash = { "tokenizer.model", &v, 1 };
   CU_ASSERT_FALSE (nerve_model_save_with_extras (m, p3, &blob_clash, 1, &err));
+  g_clear_error (&err);
+  nerve_model_set_meta (m, "binary", "\xff\xfe");
+  CU_ASSERT_FALSE (nerve_model_save (m, p3, &err));
+  CU_ASSERT_TRUE (err && err->code == NERVE_ERROR_INVALID);
+  expect_contains (err ? err->message : NULL, "not UTF-8");
   g_clear_error (&err);
   CU_ASSERT_EQUAL (count_files (dir), 1);
   rm_tree (dir);
