@@ -147,10 +147,48 @@ out:
   return ok;
 }
 
+gboolean
+nerve_json_depth_ok (const char *json, gssize len, int max_depth)
+{
+  gsize n = len < 0 ? strlen (json) : (gsize) len;
+  int depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < n; i++) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+#define ARCH_MAX_DEPTH 32
+
 NerveModel *
 nerve_model_new (const char *architecture_json, GError **error)
 {
+  return nerve_model_new_bounded (architecture_json, G_MAXSIZE, error);
+}
+
+NerveModel *
+nerve_model_new_bounded (const char *architecture_json, gsize max_values, GError **error)
+{
   g_return_val_if_fail (architecture_json != NULL, NULL);
+  if (!nerve_json_depth_ok (architecture_json, -1, ARCH_MAX_DEPTH)) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_FORMAT,
+                 "architecture nests lists/objects deeper than %d levels", ARCH_MAX_DEPTH);
+    return NULL;
+  }
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) jerr = NULL;
   if (!json_parser_load_from_data (parser, architecture_json, -1, &jerr)) {
@@ -176,6 +214,7 @@ nerve_model_new (const char *architecture_json, GError **error)
   m->ref_count = 1;
   m->architecture = g_strdup (architecture_json);
   m->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->blobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   if (!parse_shape (json_object_get_member (o, "input"), &m->input_shape, error))
     return NULL;
   JsonArray *a = json_node_get_array (layers);
@@ -191,17 +230,24 @@ nerve_model_new (const char *architecture_json, GError **error)
     return NULL;
   }
 
-  gsize off = 0;
+  gsize off = 0, values = 0;
   for (int i = 0; i < m->n_layers; i++)
     for (int j = 0; j < m->layers[i]->n_params; j++) {
       NerveParam *p = &m->layers[i]->params[j];
       p->offset = off;
+      values += nerve_shape_numel (&p->shape);
       off += (nerve_shape_numel (&p->shape) + ARENA_ALIGN_FLOATS - 1) & ~(gsize) (ARENA_ALIGN_FLOATS - 1);
       if (off > ((gsize) 1 << 32)) {
         g_set_error (error, NERVE_ERROR, NERVE_ERROR_NOMEM, "architecture: more than 2^32 parameters");
         return NULL;
       }
     }
+  if (values > max_values) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_FORMAT,
+                 "architecture has %zu parameter values, more than the %zu the data can hold",
+                 values, max_values);
+    return NULL;
+  }
   m->n_floats = off;
   if (!(m->arena = nerve_alloc_floats (off))) {
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_NOMEM, "cannot allocate %zu parameters", off);
@@ -230,6 +276,8 @@ nerve_model_unref (NerveModel *m)
   g_free (m->layers);
   g_free (m->architecture);
   g_hash_table_unref (m->metadata);
+  if (m->blobs)
+    g_hash_table_unref (m->blobs);
   nerve_free_floats (m->arena);
   nerve_free_floats (m->grad);
   g_free (m);

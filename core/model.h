@@ -26,9 +26,13 @@ typedef struct {
   gsize n_floats;          /* arena size */
   float *arena;            /* all parameters and buffers */
   float *grad;             /* same layout; NULL until nerve_model_enable_grads() */
+  GHashTable *blobs;       /* name -> GBytes: raw bytes saved as U8 tensors (modelfile.h) */
 } NerveModel;
 
 NerveModel *nerve_model_new (const char *architecture_json, GError **error);
+/* Same, but fails (NERVE_ERROR_FORMAT) before allocating the arena when the parameters
+ * add up to more than max_values floats: loaders bound it by the bytes they hold. */
+NerveModel *nerve_model_new_bounded (const char *architecture_json, gsize max_values, GError **error);
 NerveModel *nerve_model_ref (NerveModel *m);
 void nerve_model_unref (NerveModel *m);
 
@@ -70,6 +74,11 @@ const float *nerve_runner_forward_seq (NerveRunner *r, const float *input, const
 const float *nerve_runner_backward (NerveRunner *r, const float *dout);
 /* The output of a named layer after forward, or NULL. */
 const float *nerve_runner_layer_output (NerveRunner *r, const char *name);
+
+/* TRUE when no array/object in json (len bytes, -1 = NUL-terminated) nests deeper than
+ * max_depth. json-glib recurses without a limit, so a few MB of "[[[[" overflows the
+ * stack: every parser of outside JSON calls this first. */
+gboolean nerve_json_depth_ok (const char *json, gssize len, int max_depth);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveModel, nerve_model_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveRunner, nerve_runner_free)

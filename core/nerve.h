@@ -5,6 +5,7 @@
 #include "gemm.h"
 #include "layer.h"
 #include "model.h"
+#include "modelfile.h"
 #include "rng.h"
 #include "tensor.h"
 #include "layers/activation.h"
