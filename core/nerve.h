@@ -8,3 +8,6 @@
 #include "tensor.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
+#include "layers/gru.h"
+#include "layers/lstm.h"
+#include "layers/rnn-common.h"

@@ -9,6 +9,8 @@ extern const NerveLayerClass nerve_leaky_relu_class;
 extern const NerveLayerClass nerve_sigmoid_class;
 extern const NerveLayerClass nerve_tanh_class;
 extern const NerveLayerClass nerve_gelu_class;
+extern const NerveLayerClass nerve_lstm_class;
+extern const NerveLayerClass nerve_gru_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -17,6 +19,8 @@ static const NerveLayerClass *const classes[] = {
   &nerve_sigmoid_class,
   &nerve_tanh_class,
   &nerve_gelu_class,
+  &nerve_lstm_class,
+  &nerve_gru_class,
   NULL,
 };
 
