@@ -41,13 +41,14 @@ fd_loss (gpointer data)
   return nerve_test_dot_f64 (c->out, c->r, c->s.batch * nerve_rnn_out_size (&c->s));
 }
 
+/* N <= 3 takes the per-row GEMV path of the step products, larger N plain GEMM. */
 static void
-fd_run (NerveRnnCell cell, int layers, int dirs, gboolean seq_out, const int *lengths)
+fd_run (NerveRnnCell cell, int N, int layers, int dirs, gboolean seq_out, const int *lengths)
 {
-  FdCase c = { .cell = cell, .s = { .batch = 3, .time = 4, .in = 3, .hidden = 5, .layers = layers,
+  FdCase c = { .cell = cell, .s = { .batch = N, .time = 4, .in = 3, .hidden = 5, .layers = layers,
                                     .dirs = dirs, .seq_out = seq_out },
                .lengths = lengths, .np = layers * dirs * 4 };
-  gsize nx = (gsize) 3 * 4 * 3, ny = 3 * nerve_rnn_out_size (&c.s);
+  gsize nx = (gsize) N * 4 * 3, ny = N * nerve_rnn_out_size (&c.s);
   c.x = g_new (double, nx), c.out = g_new (double, ny), c.r = g_new (double, ny);
   c.cache = g_new0 (double, nerve_rnn_cache_size (cell, &c.s));
   double *g[4 * 2 * NERVE_RNN_MAX_LAYERS], *dx = g_new0 (double, nx);
@@ -62,12 +63,12 @@ fd_run (NerveRnnCell cell, int layers, int dirs, gboolean seq_out, const int *le
   }
   fd_loss (&c);
   nerve_rnn_backward_f64 (cell, dx, g, c.cache, c.r, lengths, (const double *const *) c.p, &c.s);
-  g_autofree char *what = g_strdup_printf ("%s L=%d D=%d %s %s", cell_names[cell], layers, dirs,
+  g_autofree char *what = g_strdup_printf ("%s N=%d L=%d D=%d %s %s", cell_names[cell], N, layers, dirs,
                                            seq_out ? "seq" : "last", lengths ? "lengths" : "full");
   g_autofree char *wx = g_strdup_printf ("%s dx", what);
   nerve_fd_check (wx, c.x, nx, dx, fd_loss, &c, 1e-6, 1e-7);
   if (lengths) /* padded steps get no gradient */
-    for (int n = 0; n < 3; n++)
+    for (int n = 0; n < N; n++)
       for (int t = lengths[n]; t < 4; t++)
         CU_ASSERT_EQUAL (dx[(n * 4 + t) * 3], 0.0);
   for (int i = 0; i < c.np; i++) {
@@ -84,18 +85,19 @@ fd_run (NerveRnnCell cell, int layers, int dirs, gboolean seq_out, const int *le
   g_free (c.x), g_free (c.out), g_free (c.r), g_free (c.cache), g_free (dx);
 }
 
-static const int fd_lengths[] = { 2, 4, 1 };
+static const int fd_lengths[] = { 2, 4, 1, 3, 4 };
 
 static void
 fd_all (NerveRnnCell cell)
 {
-  fd_run (cell, 1, 1, TRUE, NULL);
-  fd_run (cell, 1, 1, FALSE, fd_lengths);
-  fd_run (cell, 2, 1, TRUE, fd_lengths);
-  fd_run (cell, 2, 2, TRUE, NULL);
-  fd_run (cell, 2, 2, TRUE, fd_lengths);
-  fd_run (cell, 2, 2, FALSE, fd_lengths);
-  fd_run (cell, 3, 2, FALSE, NULL);
+  fd_run (cell, 2, 1, 1, TRUE, NULL);
+  fd_run (cell, 5, 1, 1, FALSE, fd_lengths);
+  fd_run (cell, 3, 2, 1, TRUE, fd_lengths);
+  fd_run (cell, 5, 2, 2, TRUE, NULL);
+  fd_run (cell, 2, 2, 2, TRUE, fd_lengths);
+  fd_run (cell, 5, 2, 2, TRUE, fd_lengths);
+  fd_run (cell, 5, 2, 2, FALSE, fd_lengths);
+  fd_run (cell, 3, 3, 2, FALSE, NULL);
 }
 
 static void
@@ -117,11 +119,12 @@ test_forward_matches_reference (void)
 {
   static const int lengths[] = { 7, 3, 1, 6 };
   for (int cell = 0; cell < 2; cell++)
-    for (int v = 0; v < 4; v++) {
-      NerveRnnShape s = { .batch = 4, .time = 7, .in = 6, .hidden = 9, .layers = 2, .dirs = 1 + v % 2,
-                          .seq_out = v < 2 };
-      const int *len = v == 3 ? NULL : lengths;
-      gsize nx = (gsize) 4 * 7 * 6, ny = 4 * nerve_rnn_out_size (&s);
+    for (int v = 0; v < 8; v++) {
+      const int N = v < 4 ? 4 : 2; /* GEMM and per-row GEMV step products */
+      NerveRnnShape s = { .batch = N, .time = 7, .in = 6, .hidden = 9, .layers = 2, .dirs = 1 + v % 2,
+                          .seq_out = v % 4 < 2 };
+      const int *len = v % 4 == 3 ? NULL : lengths;
+      gsize nx = (gsize) N * 7 * 6, ny = N * nerve_rnn_out_size (&s);
       float *x = nerve_alloc_floats (nx), *y = nerve_alloc_floats (ny), *yr = nerve_alloc_floats (ny);
       float *cache = nerve_alloc_floats (nerve_rnn_cache_size (cell, &s));
       float *p[16];
@@ -270,7 +273,7 @@ test_graph_shapes_and_params (void)
   /* bidirectional layers do not stream; unidirectional ones do */
   CU_ASSERT_EQUAL (enc->klass->state_size (enc), 0);
   NerveLayer *dec = nerve_model_find_layer (m, "dec");
-  CU_ASSERT_EQUAL (dec->klass->state_size (dec), 3 + 6 * 3);
+  CU_ASSERT_EQUAL (dec->klass->state_size (dec), 3 + 9 * 3);
 }
 
 static void
@@ -389,7 +392,7 @@ test_step_matches_forward (void)
     const float *y = nerve_runner_forward (r, x, 1, FALSE, NULL);
     NerveLayer *l = m->layers[0];
     gsize ns = l->klass->state_size (l);
-    CU_ASSERT_EQUAL (ns, cell == 0 ? 2 * 2 * H + 5 * H : 2 * H + 6 * H);
+    CU_ASSERT_EQUAL (ns, cell == 0 ? 2 * 2 * H + 7 * H : 2 * H + 9 * H);
     float *state = nerve_alloc_floats (ns);
     for (int t = 0; t < T; t++) {
       l->klass->step (l, x + t * F, out, state);
@@ -408,7 +411,7 @@ test_step_kernel_batch (void)
     NerveRnnShape s = { .batch = B, .time = T, .in = F, .hidden = H, .layers = 1, .dirs = 1, .seq_out = TRUE };
     float *p[4], *x = nerve_alloc_floats (B * T * F), *y = nerve_alloc_floats (B * T * H);
     float *cache = nerve_alloc_floats (nerve_rnn_cache_size (cell, &s));
-    float *h = nerve_alloc_floats (B * H), *c = nerve_alloc_floats (B * H), *scratch = nerve_alloc_floats (B * 6 * H);
+    float *h = nerve_alloc_floats (B * H), *c = nerve_alloc_floats (B * H), *scratch = nerve_alloc_floats (B * 9 * H);
     float *xt = nerve_alloc_floats (B * F);
     for (int i = 0; i < 4; i++) {
       p[i] = nerve_alloc_floats (param_size (cell, &s, 0, i));

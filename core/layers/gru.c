@@ -10,16 +10,16 @@
 
 /* One row of the fused gate pass: a holds the input projections [r z n] without
  * biases and receives the activations; hh the hidden projections. aux gets
- * W_hn h + b_hn (backward needs it); in-place use (hn == hp == y) is fine. */
+ * W_hn h + b_hn (backward needs it). No overlaps (restrict: see lstm_row). */
 static inline void
-gru_row (nreal *a,          /* [3H] */
-         nreal *aux,        /* [H] */
-         nreal *hn,         /* [H] */
-         nreal *y,          /* [H] */
-         const nreal *hh,   /* [3H] */
-         const nreal *hp,   /* [H] */
-         const nreal *bi,   /* [3H] */
-         const nreal *bh,   /* [3H] */
+gru_row (nreal *restrict a,          /* [3H] */
+         nreal *restrict aux,        /* [H] */
+         nreal *restrict hn,         /* [H] */
+         nreal *restrict y,          /* [H] */
+         const nreal *restrict hh,   /* [3H] */
+         const nreal *restrict hp,   /* [H] */
+         const nreal *restrict bi,   /* [3H] */
+         const nreal *restrict bh,   /* [3H] */
          int H)
 {
   nreal *ar = a, *az = a + H, *an = a + 2 * H;
@@ -55,7 +55,7 @@ NK (nerve_gru_dir_forward) (nreal *y,            /* [T,N,ys] this direction's co
     const nreal *hp = c->h + (gsize) (t + rev) * NH;
     nreal *hn = c->h + (gsize) (t + !rev) * NH;
     nreal *a = c->act + (gsize) t * N * G;
-    NK (nerve_gemm) (FALSE, TRUE, N, G, H, 1, hp, H, p[1], H, 0, c->work, G);
+    NK (nerve_rnn_gemm_nt) (N, G, H, hp, H, p[1], 0, c->work, G);
     for (int n = 0; n < N; n++) {
       nreal *yo = y + ((gsize) t * N + n) * ys;
       gsize o = (gsize) n * H;
@@ -67,6 +67,30 @@ NK (nerve_gru_dir_forward) (nreal *y,            /* [T,N,ys] this direction's co
       gru_row (a + (gsize) n * G, c->aux + (gsize) t * NH + o, hn + o, yo, c->work + (gsize) n * G, hp + o,
                p[2], p[3], H);
     }
+  }
+}
+
+/* Gate gradients of one row; dh carries in the gradient from the next step and
+ * leaves with its direct part z*dh (W_hh's part is added afterwards). */
+static inline void
+gru_row_backward (nreal *restrict di,          /* [3H] input side */
+                  nreal *restrict dg,          /* [3H] hidden side */
+                  nreal *restrict dh,          /* [H] */
+                  const nreal *restrict a,     /* [3H] activations r, z, n */
+                  const nreal *restrict nh,    /* [H] W_hn h + b_hn */
+                  const nreal *restrict hp,    /* [H] h before the step */
+                  const nreal *restrict dy,    /* [H] output gradient */
+                  int H)
+{
+  for (int j = 0; j < H; j++) {
+    nreal r = a[j], z = a[H + j], n = a[2 * H + j];
+    nreal dhv = dy[j] + dh[j];
+    nreal dn = dhv * (1 - z) * (1 - n * n);
+    nreal dz = dhv * (hp[j] - n) * z * (1 - z);
+    nreal dr = dn * nh[j] * r * (1 - r);
+    di[j] = dr, di[H + j] = dz, di[2 * H + j] = dn;
+    dg[j] = dr, dg[H + j] = dz, dg[2 * H + j] = dn * r;
+    dh[j] = dhv * z;
   }
 }
 
@@ -97,29 +121,18 @@ NK (nerve_gru_dir_backward) (nreal *dx,          /* [T,N,In] or NULL */
         memset (dh, 0, sizeof (nreal) * H);
         continue;
       }
-      const nreal *ar = a + (gsize) n * G, *az = ar + H, *an = ar + 2 * H;
-      const nreal *nh = aux + (gsize) n * H, *hpn = hp + (gsize) n * H;
-      const nreal *dyn = dy + ((gsize) t * N + n) * ys;
-      for (int j = 0; j < H; j++) {
-        nreal r = ar[j], z = az[j], nn = an[j];
-        nreal dhv = dyn[j] + dh[j];
-        nreal dn = dhv * (1 - z) * (1 - nn * nn);
-        nreal dz = dhv * (hpn[j] - nn) * z * (1 - z);
-        nreal dr = dn * nh[j] * r * (1 - r);
-        di[j] = dr, di[H + j] = dz, di[2 * H + j] = dn;
-        dg[j] = dr, dg[H + j] = dz, dg[2 * H + j] = dn * r;
-        dh[j] = dhv * z;
-      }
+      gru_row_backward (di, dg, dh, a + (gsize) n * G, aux + (gsize) n * H, hp + (gsize) n * H,
+                        dy + ((gsize) t * N + n) * ys, H);
     }
     if (k < T - 1) /* dh for the previous step: z*dh + dgates_h · W_hh */
-      NK (nerve_gemm) (FALSE, FALSE, N, H, G, 1, dgh, G, p[1], H, 1, s->dh, H);
+      NK (nerve_rnn_gemm_nn) (N, G, H, dgh, G, p[1], 1, s->dh, H);
   }
   NK (nerve_rnn_param_grads) (dx, g, s->dgi, s->dgh, c->h + (rev ? NH : 0), x, In, p, T * N, H, G);
 }
 
 void
 NK (nerve_gru_step) (nreal *h,             /* [B,H] in/out */
-                     nreal *scratch,       /* [B,6H] */
+                     nreal *scratch,       /* [B,9H] */
                      const nreal *x,       /* [B,F] */
                      const nreal *w_ih,    /* [3H,F] */
                      const nreal *w_hh,    /* [3H,H] */
@@ -128,14 +141,15 @@ NK (nerve_gru_step) (nreal *h,             /* [B,H] in/out */
                      int B, int F, int H)
 {
   const int G = 3 * H;
-  nreal *hh = scratch + (gsize) B * G;
-  NK (nerve_gemm) (FALSE, TRUE, B, G, F, 1, x, F, w_ih, F, 0, scratch, G);
-  NK (nerve_gemm) (FALSE, TRUE, B, G, H, 1, h, H, w_hh, H, 0, hh, G);
+  const gsize BH = (gsize) B * H;
+  nreal *hh = scratch + BH * 3, *aux = hh + BH * 3, *hn = aux + BH, *y = hn + BH;
+  NK (nerve_rnn_gemm_nt) (B, G, F, x, F, w_ih, 0, scratch, G);
+  NK (nerve_rnn_gemm_nt) (B, G, H, h, H, w_hh, 0, hh, G);
   for (int b = 0; b < B; b++) {
     gsize o = (gsize) b * H;
-    nreal *hhb = hh + (gsize) b * G;
-    gru_row (scratch + (gsize) b * G, hhb + 2 * H, h + o, h + o, hhb, h + o, b_ih, b_hh, H);
+    gru_row (scratch + (gsize) b * G, aux + o, hn + o, y + o, hh + (gsize) b * G, h + o, b_ih, b_hh, H);
   }
+  memcpy (h, y, sizeof (nreal) * BH);
 }
 
 void

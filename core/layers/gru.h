@@ -16,7 +16,7 @@ void nerve_gru_backward (float *dx, float *const *grads, float *cache, const flo
 void nerve_gru_forward_ref (float *out, float *cache, const float *x, const int *lengths,
                             const float *const *params, const NerveRnnShape *s);
 /* One time step of one layer and direction for B streams: h [B,H] is read and
- * replaced; scratch [B,6H]; x [B,F]. No allocation. */
+ * replaced; scratch [B,9H]; x [B,F]. No allocation. */
 void nerve_gru_step (float *h, float *scratch, const float *x, const float *w_ih, const float *w_hh,
                      const float *b_ih, const float *b_hh, int B, int F, int H);
 

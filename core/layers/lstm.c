@@ -9,17 +9,18 @@
 #include "../gemm.h"
 
 /* One row of the fused gate pass: a holds the four pre-activation blocks without
- * biases and receives the activations; c' = f*c + i*g, h' = o*tanh(c'). In-place
- * use (cn == cp, hn == y) is fine: each j reads its inputs before writing. */
+ * biases and receives the activations; c' = f*c + i*g, h' = o*tanh(c'). The
+ * pointers must not overlap: restrict spares GCC more alias checks than it will
+ * version a loop for, which would leave it scalar. */
 static inline void
-lstm_row (nreal *a,           /* [4H] */
-          nreal *tc,          /* [H] tanh(c') */
-          nreal *cn,          /* [H] */
-          nreal *hn,          /* [H] */
-          nreal *y,           /* [H] */
-          const nreal *cp,    /* [H] */
-          const nreal *bi,    /* [4H] */
-          const nreal *bh,    /* [4H] */
+lstm_row (nreal *restrict a,          /* [4H] */
+          nreal *restrict tc,         /* [H] tanh(c') */
+          nreal *restrict cn,         /* [H] */
+          nreal *restrict hn,         /* [H] */
+          nreal *restrict y,          /* [H] */
+          const nreal *restrict cp,   /* [H] */
+          const nreal *restrict bi,   /* [4H] */
+          const nreal *restrict bh,   /* [4H] */
           int H)
 {
   nreal *ai = a, *af = a + H, *ag = a + 2 * H, *ao = a + 3 * H;
@@ -58,7 +59,7 @@ NK (nerve_lstm_dir_forward) (nreal *y,            /* [T,N,ys] this direction's c
     const nreal *hp = c->h + (gsize) (t + rev) * NH, *cp = c->c + (gsize) (t + rev) * NH;
     nreal *hn = c->h + (gsize) (t + !rev) * NH, *cn = c->c + (gsize) (t + !rev) * NH;
     nreal *a = c->act + (gsize) t * N * G;
-    NK (nerve_gemm) (FALSE, TRUE, N, G, H, 1, hp, H, p[1], H, 1, a, G);
+    NK (nerve_rnn_gemm_nt) (N, G, H, hp, H, p[1], 1, a, G);
     for (int n = 0; n < N; n++) {
       nreal *yo = y + ((gsize) t * N + n) * ys;
       gsize o = (gsize) n * H;
@@ -70,6 +71,30 @@ NK (nerve_lstm_dir_forward) (nreal *y,            /* [T,N,ys] this direction's c
       }
       lstm_row (a + (gsize) n * G, c->aux + (gsize) t * NH + o, cn + o, hn + o, yo, cp + o, p[2], p[3], H);
     }
+  }
+}
+
+/* Gate gradients of one row; dh, dc carry in the gradient from the next step and
+ * leave with dc for the previous one (dh gets W_hh's part afterwards). */
+static inline void
+lstm_row_backward (nreal *restrict d,           /* [4H] w.r.t. pre-activations */
+                   nreal *restrict dh,          /* [H] */
+                   nreal *restrict dc,          /* [H] */
+                   const nreal *restrict a,     /* [4H] activations i, f, g, o */
+                   const nreal *restrict tc,    /* [H] tanh(c') */
+                   const nreal *restrict cp,    /* [H] c before the step */
+                   const nreal *restrict dy,    /* [H] output gradient */
+                   int H)
+{
+  for (int j = 0; j < H; j++) {
+    nreal i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], th = tc[j];
+    nreal dhv = dy[j] + dh[j];
+    nreal dcv = dc[j] + dhv * o * (1 - th * th);
+    d[j] = dcv * g * i * (1 - i);
+    d[H + j] = dcv * cp[j] * f * (1 - f);
+    d[2 * H + j] = dcv * i * (1 - g * g);
+    d[3 * H + j] = dhv * th * o * (1 - o);
+    dc[j] = dcv * f;
   }
 }
 
@@ -101,22 +126,11 @@ NK (nerve_lstm_dir_backward) (nreal *dx,          /* [T,N,In] or NULL */
         memset (dc, 0, sizeof (nreal) * H);
         continue;
       }
-      const nreal *ai = a + (gsize) n * G, *af = ai + H, *ag = ai + 2 * H, *ao = ai + 3 * H;
-      const nreal *tcn = tc + (gsize) n * H, *cpn = cp + (gsize) n * H;
-      const nreal *dyn = dy + ((gsize) t * N + n) * ys;
-      for (int j = 0; j < H; j++) {
-        nreal i = ai[j], f = af[j], gg = ag[j], o = ao[j], th = tcn[j];
-        nreal dhv = dyn[j] + dh[j];
-        nreal dcv = dc[j] + dhv * o * (1 - th * th);
-        d[j] = dcv * gg * i * (1 - i);
-        d[H + j] = dcv * cpn[j] * f * (1 - f);
-        d[2 * H + j] = dcv * i * (1 - gg * gg);
-        d[3 * H + j] = dhv * th * o * (1 - o);
-        dc[j] = dcv * f;
-      }
+      lstm_row_backward (d, dh, dc, a + (gsize) n * G, tc + (gsize) n * H, cp + (gsize) n * H,
+                         dy + ((gsize) t * N + n) * ys, H);
     }
     if (k < T - 1) /* dh for the previous step: dgates · W_hh */
-      NK (nerve_gemm) (FALSE, FALSE, N, H, G, 1, da, G, p[1], H, 0, s->dh, H);
+      NK (nerve_rnn_gemm_nn) (N, G, H, da, G, p[1], 0, s->dh, H);
   }
   NK (nerve_rnn_param_grads) (dx, g, s->dgi, s->dgi, c->h + (rev ? NH : 0), x, In, p, T * N, H, G);
 }
@@ -124,7 +138,7 @@ NK (nerve_lstm_dir_backward) (nreal *dx,          /* [T,N,In] or NULL */
 void
 NK (nerve_lstm_step) (nreal *h,             /* [B,H] in/out */
                       nreal *c,             /* [B,H] in/out */
-                      nreal *scratch,       /* [B,5H] */
+                      nreal *scratch,       /* [B,7H] */
                       const nreal *x,       /* [B,F] */
                       const nreal *w_ih,    /* [4H,F] */
                       const nreal *w_hh,    /* [4H,H] */
@@ -133,13 +147,15 @@ NK (nerve_lstm_step) (nreal *h,             /* [B,H] in/out */
                       int B, int F, int H)
 {
   const int G = 4 * H;
-  nreal *tc = scratch + (gsize) B * G;
-  NK (nerve_gemm) (FALSE, TRUE, B, G, F, 1, x, F, w_ih, F, 0, scratch, G);
-  NK (nerve_gemm) (FALSE, TRUE, B, G, H, 1, h, H, w_hh, H, 1, scratch, G);
+  const gsize BH = (gsize) B * H;
+  nreal *tc = scratch + BH * 4, *cn = tc + BH, *hn = cn + BH;
+  NK (nerve_rnn_gemm_nt) (B, G, F, x, F, w_ih, 0, scratch, G);
+  NK (nerve_rnn_gemm_nt) (B, G, H, h, H, w_hh, 1, scratch, G);
   for (int b = 0; b < B; b++) {
     gsize o = (gsize) b * H;
-    lstm_row (scratch + (gsize) b * G, tc + o, c + o, h + o, h + o, c + o, b_ih, b_hh, H);
+    lstm_row (scratch + (gsize) b * G, tc + o, cn + o, hn + o, h + o, c + o, b_ih, b_hh, H);
   }
+  memcpy (c, cn, sizeof (nreal) * BH);
 }
 
 void

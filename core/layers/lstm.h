@@ -16,7 +16,7 @@ void nerve_lstm_backward (float *dx, float *const *grads, float *cache, const fl
 void nerve_lstm_forward_ref (float *out, float *cache, const float *x, const int *lengths,
                              const float *const *params, const NerveRnnShape *s);
 /* One time step of one layer and direction for B streams: h, c [B,H] are read and
- * replaced; scratch [B,5H]; x [B,F]. No allocation. */
+ * replaced; scratch [B,7H]; x [B,F]. No allocation. */
 void nerve_lstm_step (float *h, float *c, float *scratch, const float *x, const float *w_ih,
                       const float *w_hh, const float *b_ih, const float *b_hh, int B, int F, int H);
 

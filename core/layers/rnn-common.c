@@ -8,6 +8,7 @@
 #define NERVE_RNN_INTERNAL
 #include "rnn-common.h"
 
+#include <cblas.h>
 #include <string.h>
 
 #include "../gemm.h"
@@ -181,6 +182,48 @@ NK (nerve_rnn_backward) (NerveRnnCell cell,
       }
 }
 
+#define RNN_GEMV_ROWS 3
+
+#ifdef NERVE_F64
+#define rnn_gemv cblas_dgemv
+#else
+#define rnn_gemv cblas_sgemv
+#endif
+
+void
+NK (nerve_rnn_gemm_nt) (int M, int N, int K,
+                        const nreal *A,   /* [M,K] row stride lda */
+                        int lda,
+                        const nreal *W,   /* [N,K] */
+                        nreal beta,
+                        nreal *C,         /* [M,N] row stride ldc */
+                        int ldc)
+{
+  if (M > RNN_GEMV_ROWS) {
+    NK (nerve_gemm) (FALSE, TRUE, M, N, K, 1, A, lda, W, K, beta, C, ldc);
+    return;
+  }
+  for (int m = 0; m < M; m++)
+    rnn_gemv (CblasRowMajor, CblasNoTrans, N, K, 1, W, K, A + (gsize) m * lda, 1, beta, C + (gsize) m * ldc, 1);
+}
+
+void
+NK (nerve_rnn_gemm_nn) (int M, int N, int K,
+                        const nreal *A,   /* [M,N] row stride lda */
+                        int lda,
+                        const nreal *W,   /* [N,K] */
+                        nreal beta,
+                        nreal *C,         /* [M,K] row stride ldc */
+                        int ldc)
+{
+  if (M > RNN_GEMV_ROWS) {
+    NK (nerve_gemm) (FALSE, FALSE, M, K, N, 1, A, lda, W, K, beta, C, ldc);
+    return;
+  }
+  for (int m = 0; m < M; m++)
+    rnn_gemv (CblasRowMajor, CblasTrans, N, K, 1, W, K, A + (gsize) m * lda, 1, beta, C + (gsize) m * ldc, 1);
+}
+
 void
 NK (nerve_rnn_param_grads) (nreal *dx,           /* [R,In] or NULL */
                             nreal *const *g,     /* dW_ih, dW_hh, db_ih, db_hh */
@@ -350,7 +393,7 @@ nerve_rnn_class_state_size (const NerveLayer *l)
   gsize H = r->shape.hidden;
   if (r->shape.dirs != 1)
     return 0;
-  return r->cell == NERVE_RNN_LSTM ? r->shape.layers * 2 * H + 5 * H : r->shape.layers * H + 6 * H;
+  return r->cell == NERVE_RNN_LSTM ? r->shape.layers * 2 * H + 7 * H : r->shape.layers * H + 9 * H;
 }
 
 void

@@ -99,6 +99,13 @@ void NK (nerve_lstm_dir_backward) (nreal *dx, nreal *const *g, const RnnGrad *s,
 void NK (nerve_gru_dir_backward) (nreal *dx, nreal *const *g, const RnnGrad *s, const nreal *dy, int ys,
                                   const RnnDir *c, const nreal *x, int In, const int *len,
                                   const nreal *const *p, int T, int N, int H, gboolean rev);
+/* Per-step products for a few rows: C[M,N] = A[M,K]·W[N,K]ᵀ + beta*C (nt) and
+ * C[M,K] = A[M,N]·W[N,K] + beta*C (nn). Up to 3 rows they go row by row through
+ * GEMV: GEMM would repack all of W on every call (5x slower at M=1). */
+void NK (nerve_rnn_gemm_nt) (int M, int N, int K, const nreal *A, int lda, const nreal *W, nreal beta,
+                             nreal *C, int ldc);
+void NK (nerve_rnn_gemm_nn) (int M, int N, int K, const nreal *A, int lda, const nreal *W, nreal beta,
+                             nreal *C, int ldc);
 /* After the time loop: dW_ih += dgiᵀ·x, dW_hh += dghᵀ·h_prev, biases, dx += dgi·W_ih. */
 void NK (nerve_rnn_param_grads) (nreal *dx, nreal *const *g, const nreal *dgi, const nreal *dgh,
                                  const nreal *hprev, const nreal *x, int In, const nreal *const *p,
@@ -111,7 +118,12 @@ void NK (nerve_gru_cell_ref) (nreal *h, nreal *work, const nreal *x, int In, con
 
 /* Gate nonlinearities. The float build uses a branch-free exp (Cephes polynomial,
  * ~1 ulp) that GCC vectorizes; libm's expf/tanhf are scalar calls and would cost
- * more than the recurrent GEMMs. The double build (FD tests) uses libm. */
+ * more than the recurrent GEMMs. The double build (FD tests) uses libm.
+ * GCC only vectorizes the clamp and float->int conversion without trapping maths
+ * (clang's default already); nothing here relies on FP exceptions. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #ifdef NERVE_F64
 static inline double
 rnn_sigmoid (double x)
