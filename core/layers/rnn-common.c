@@ -56,7 +56,7 @@ rnn_layout (NerveRnnCell cell, const NerveRnnShape *s, RnnLayout *o)
   TAKE (dc, (gsize) s->batch * H);
 #undef TAKE
   /* the reference forward's per-sample buffers (always smaller, but be sure) */
-  o->total = MAX (at, RNN_ALIGN ((gsize) s->time * (wide + DH)) + 8 * H);
+  o->total = MAX (at, RNN_ALIGN ((gsize) s->time * wide) + (gsize) s->time * DH + 8 * H);
 }
 
 static RnnDir
@@ -385,7 +385,9 @@ nerve_rnn_class_backward (NerveLayer *l, NerveLayerIO *io)
 }
 
 /* Streaming state of a unidirectional stack: per layer h [H] (and c [H] for LSTM),
- * then the step's scratch. Bidirectional layers cannot stream: 0. */
+ * then the step's scratch. A step outputs the top layer's h, which is also what a
+ * layer without return_sequences would give if the sequence ended there.
+ * Bidirectional layers cannot stream: 0, and step() refuses them. */
 gsize
 nerve_rnn_class_state_size (const NerveLayer *l)
 {
