@@ -18,3 +18,6 @@
 #include "layers/merge.h"
 #include "layers/pool.h"
 #include "layers/softmax.h"
+#include "layers/gru.h"
+#include "layers/lstm.h"
+#include "layers/rnn-common.h"

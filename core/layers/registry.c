@@ -26,6 +26,8 @@ extern const NerveLayerClass nerve_add_class;
 extern const NerveLayerClass nerve_concat_class;
 extern const NerveLayerClass nerve_flatten_class;
 extern const NerveLayerClass nerve_reshape_class;
+extern const NerveLayerClass nerve_lstm_class;
+extern const NerveLayerClass nerve_gru_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -51,6 +53,8 @@ static const NerveLayerClass *const classes[] = {
   &nerve_concat_class,
   &nerve_flatten_class,
   &nerve_reshape_class,
+  &nerve_lstm_class,
+  &nerve_gru_class,
   NULL,
 };
 
