@@ -1,60 +1,144 @@
-/* Row reductions shared by the softmax-based losses (cross-entropy, CTC), written so
- * GCC vectorises them without -ffast-math: reductions keep LANES independent partial
- * results (no reassociation needed) and the float exp is a branch-free polynomial
- * instead of a libm call. Included by kernel files only (nreal, see real.h). */
+/* Row reductions shared by the softmax-based losses (cross-entropy, CTC). The float
+ * build writes them with GCC/clang vector extensions (8 floats: one AVX register, or
+ * two SSE ones on baseline x86-64, generic code elsewhere) because the auto-vectoriser
+ * will not reorder float sums or if-convert exp's range checks without -ffast-math,
+ * and libm's expf is a scalar call. The double build (finite-difference tests only)
+ * keeps plain loops over libm's exp. Included by kernel files only (nreal, real.h). */
 #pragma once
 #include <string.h>
 
 #include "../real.h"
 
-#define NERVE_ROW_LANES 16
-
 #ifdef NERVE_F64
-/* The double build serves the finite-difference tests: libm is exact enough and fast
- * enough there. */
+
 static inline double
-nerve_row_exp (double x)
+nerve_row_max (const double *x, int n)
 {
-  return exp (x);
+  double m = -NREAL_MAX;
+  for (int i = 0; i < n; i++)
+    m = x[i] > m ? x[i] : m;
+  return m;
 }
+
+/* Σ exp(x[i] - m) */
+static inline double
+nerve_row_sum_exp (const double *x, double m, int n)
+{
+  double s = 0;
+  for (int i = 0; i < n; i++)
+    s += exp (x[i] - m);
+  return s;
+}
+
+/* d[i] += a · exp(x[i] - m): the softmax part of a fused gradient */
+static inline void
+nerve_row_add_scaled_exp (double *restrict d, const double *restrict x, double m, double a, int n)
+{
+  for (int i = 0; i < n; i++)
+    d[i] += a * exp (x[i] - m);
+}
+
 #else
-/* exp(x) for the x <= 0 that softmax produces (valid up to ~88): Cephes' expf
- * polynomial after reducing by n·ln2, about 1 ulp from expf. Below -87.3 the result is
- * flushed to 0, where expf would return a denormal or 0. */
-static inline float
-nerve_row_exp (float x)
-{
-  float xc = x < -87.3f ? -87.3f : x;
-  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x/ln2) */
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  gint32 bits = ((gint32) n + 127) * (1 << 23); /* 2^n as a float's bits */
-  float scale;
-  memcpy (&scale, &bits, sizeof scale);
-  return x < -87.3f ? 0.0f : p * scale;
-}
+
+#if defined(__FMA__) && defined(__AVX__)
+#include <immintrin.h>
 #endif
 
-/* max over x[0..n); -NREAL_MAX for n == 0 */
-static inline nreal
-nerve_row_max (const nreal *x, int n)
+typedef float nerve_v8sf __attribute__ ((vector_size (32)));
+typedef gint32 nerve_v8si __attribute__ ((vector_size (32)));
+#define NERVE_V8 8
+
+static inline nerve_v8sf
+nerve_v8_splat (float a)
 {
-  nreal acc[NERVE_ROW_LANES];
-  for (int k = 0; k < NERVE_ROW_LANES; k++)
-    acc[k] = -(nreal) NREAL_MAX;
+  return (nerve_v8sf) { a, a, a, a, a, a, a, a };
+}
+
+static inline nerve_v8sf
+nerve_v8_load (const float *p)
+{
+  nerve_v8sf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+nerve_v8_store (float *p, nerve_v8sf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+/* mask ? a : b, mask lanes all ones or all zeros */
+static inline nerve_v8sf
+nerve_v8_select (nerve_v8si mask, nerve_v8sf a, nerve_v8sf b)
+{
+  return (nerve_v8sf) (((nerve_v8si) a & mask) | ((nerve_v8si) b & ~mask));
+}
+
+/* a·b + c, fused where the target has FMA (the ISO C mode the project builds in keeps
+ * GCC from contracting a*b + c by itself) */
+static inline nerve_v8sf
+nerve_v8_fma (nerve_v8sf a, nerve_v8sf b, nerve_v8sf c)
+{
+#if defined(__FMA__) && defined(__AVX__)
+  return (nerve_v8sf) _mm256_fmadd_ps ((__m256) a, (__m256) b, (__m256) c);
+#else
+  return a * b + c;
+#endif
+}
+
+/* n floats (n < 8) padded with -inf, whose exp is 0 */
+static inline nerve_v8sf
+nerve_v8_load_tail (const float *p, int n)
+{
+  float buf[NERVE_V8];
+  for (int k = 0; k < NERVE_V8; k++)
+    buf[k] = k < n ? p[k] : -INFINITY;
+  return nerve_v8_load (buf);
+}
+
+/* exp(x) for the x <= 0 softmax produces (valid up to ~88): Cephes' expf polynomial
+ * after reducing by n·ln2, within ~1 ulp of expf. Below -87.3 the result is flushed to 0
+ * (expf gives a denormal there); NaN propagates. */
+static inline nerve_v8sf
+nerve_v8_exp (nerve_v8sf x)
+{
+  nerve_v8si flush = x < nerve_v8_splat (-87.3f);
+  nerve_v8sf xc = nerve_v8_select (flush, nerve_v8_splat (-87.3f), x);
+  nerve_v8sf magic = nerve_v8_splat (12582912.0f); /* 1.5·2^23: adding it rounds to an integer */
+  nerve_v8sf n = (xc * 1.44269504088896341f + magic) - magic;
+  nerve_v8sf r = nerve_v8_fma (n, nerve_v8_splat (-0.693359375f), xc);
+  r = nerve_v8_fma (n, nerve_v8_splat (2.12194440e-4f), r);
+  nerve_v8sf p = nerve_v8_splat (1.9875691500e-4f);
+  p = nerve_v8_fma (p, r, nerve_v8_splat (1.3981999507e-3f));
+  p = nerve_v8_fma (p, r, nerve_v8_splat (8.3334519073e-3f));
+  p = nerve_v8_fma (p, r, nerve_v8_splat (4.1665795894e-2f));
+  p = nerve_v8_fma (p, r, nerve_v8_splat (1.6666665459e-1f));
+  p = nerve_v8_fma (p, r, nerve_v8_splat (5.0000001201e-1f));
+  p = nerve_v8_fma (p, r * r, r + 1.0f);
+  nerve_v8si bits = (__builtin_convertvector (n, nerve_v8si) + 127) << 23; /* 2^n */
+  nerve_v8sf y = p * (nerve_v8sf) bits;
+  return (nerve_v8sf) ((nerve_v8si) y & ~flush);
+}
+
+static inline float
+nerve_v8_hsum (nerve_v8sf v)
+{
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* max over x[0..n); -FLT_MAX for n == 0 */
+static inline float
+nerve_row_max (const float *x, int n)
+{
+  nerve_v8sf acc = nerve_v8_splat (-NREAL_MAX);
   int i = 0;
-  for (; i + NERVE_ROW_LANES <= n; i += NERVE_ROW_LANES)
-    for (int k = 0; k < NERVE_ROW_LANES; k++)
-      acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
-  nreal m = acc[0];
-  for (int k = 1; k < NERVE_ROW_LANES; k++)
+  for (; i + NERVE_V8 <= n; i += NERVE_V8) {
+    nerve_v8sf v = nerve_v8_load (x + i);
+    acc = nerve_v8_select (v > acc, v, acc);
+  }
+  float m = acc[0];
+  for (int k = 1; k < NERVE_V8; k++)
     m = acc[k] > m ? acc[k] : m;
   for (; i < n; i++)
     m = x[i] > m ? x[i] : m;
@@ -62,21 +146,38 @@ nerve_row_max (const nreal *x, int n)
 }
 
 /* Σ exp(x[i] - m) */
-static inline nreal
-nerve_row_sum_exp (const nreal *x, nreal m, int n)
+static inline float
+nerve_row_sum_exp (const float *x, float m, int n)
 {
-  nreal acc[NERVE_ROW_LANES] = { 0 };
+  nerve_v8sf mv = nerve_v8_splat (m), a0 = nerve_v8_splat (0), a1 = a0;
   int i = 0;
-  for (; i + NERVE_ROW_LANES <= n; i += NERVE_ROW_LANES)
-    for (int k = 0; k < NERVE_ROW_LANES; k++)
-      acc[k] += nerve_row_exp (x[i + k] - m);
-  nreal s = 0;
-  for (int k = 0; k < NERVE_ROW_LANES; k++)
-    s += acc[k];
-  for (; i < n; i++)
-    s += nerve_row_exp (x[i] - m);
-  return s;
+  for (; i + 2 * NERVE_V8 <= n; i += 2 * NERVE_V8) {
+    a0 += nerve_v8_exp (nerve_v8_load (x + i) - mv);
+    a1 += nerve_v8_exp (nerve_v8_load (x + i + NERVE_V8) - mv);
+  }
+  for (; i + NERVE_V8 <= n; i += NERVE_V8)
+    a0 += nerve_v8_exp (nerve_v8_load (x + i) - mv);
+  if (i < n)
+    a1 += nerve_v8_exp (nerve_v8_load_tail (x + i, n - i) - mv);
+  return nerve_v8_hsum (a0 + a1);
 }
+
+/* d[i] += a · exp(x[i] - m): the softmax part of a fused gradient */
+static inline void
+nerve_row_add_scaled_exp (float *restrict d, const float *restrict x, float m, float a, int n)
+{
+  nerve_v8sf mv = nerve_v8_splat (m), av = nerve_v8_splat (a);
+  int i = 0;
+  for (; i + NERVE_V8 <= n; i += NERVE_V8)
+    nerve_v8_store (d + i, nerve_v8_load (d + i) + av * nerve_v8_exp (nerve_v8_load (x + i) - mv));
+  if (i < n) {
+    nerve_v8sf e = av * nerve_v8_exp (nerve_v8_load_tail (x + i, n - i) - mv);
+    for (int k = 0; i + k < n; k++)
+      d[i + k] += e[k];
+  }
+}
+
+#endif
 
 /* log Σ exp(x[i]) computed stably */
 static inline nreal
@@ -84,12 +185,4 @@ nerve_row_logsumexp (const nreal *x, int n)
 {
   nreal m = nerve_row_max (x, n);
   return m + log (nerve_row_sum_exp (x, m, n));
-}
-
-/* d[i] += a · exp(x[i] - m): the softmax part of a fused gradient */
-static inline void
-nerve_row_add_scaled_exp (nreal *restrict d, const nreal *restrict x, nreal m, nreal a, int n)
-{
-  for (int i = 0; i < n; i++)
-    d[i] += a * nerve_row_exp (x[i] - m);
 }
