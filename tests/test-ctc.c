@@ -140,6 +140,7 @@ test_ctc_infeasible (void)
   CU_ASSERT (isinf (l) && l > 0);
   nerve_free_floats (x), nerve_free_floats (gm), nerve_free_floats (losses), nerve_free_floats (ws);
   nerve_free_floats (d);
+  nerve_fixture_free (f);
 }
 
 static void
@@ -147,6 +148,7 @@ test_ctc_by_hand (void)
 {
   /* One frame, target [1]: loss = -log softmax(x)[1]; mean divides by the length 1. */
   float x[3] = { 0.5f, -1.0f, 2.0f }, ws[64], d[3] = { 0 };
+  CU_ASSERT_FATAL (nerve_ctc_workspace_size (1, 3, 4, 2) <= G_N_ELEMENTS (ws)); /* the largest below */
   const int il[] = { 1 }, tg[] = { 1 }, tl[] = { 1 };
   double z = exp (0.5) + exp (-1.0) + exp (2.0);
   float l = nerve_ctc_loss (d, NULL, ws, x, il, tg, tl, 1, 1, 3, 0, NERVE_REDUCTION_MEAN, FALSE, 1);

@@ -1,6 +1,6 @@
 /* Row reductions shared by the softmax-based losses (cross-entropy, CTC). The float
- * build writes them with GCC/clang vector extensions (8 floats: one AVX register, or
- * two SSE ones on baseline x86-64, generic code elsewhere) because the auto-vectoriser
+ * build writes them with GCC/clang vector extensions (8 floats with AVX, else 4: SSE,
+ * NEON or generic code; wider vectors without AVX would change the call ABI) because the auto-vectoriser
  * will not reorder float sums or if-convert exp's range checks without -ffast-math,
  * and libm's expf is a scalar call. The double build (finite-difference tests only)
  * keeps plain loops over libm's exp. Included by kernel files only (nreal, real.h). */
@@ -44,14 +44,19 @@ nerve_row_add_scaled_exp (double *restrict d, const double *restrict x, double m
 #include <immintrin.h>
 #endif
 
-typedef float nerve_v8sf __attribute__ ((vector_size (32)));
-typedef gint32 nerve_v8si __attribute__ ((vector_size (32)));
+#ifdef __AVX__
 #define NERVE_V8 8
+#else
+#define NERVE_V8 4
+#endif
+/* NERVE_V8 lanes (the name is for the usual AVX width) */
+typedef float nerve_v8sf __attribute__ ((vector_size (4 * NERVE_V8)));
+typedef gint32 nerve_v8si __attribute__ ((vector_size (4 * NERVE_V8)));
 
 static inline nerve_v8sf
 nerve_v8_splat (float a)
 {
-  return (nerve_v8sf) { a, a, a, a, a, a, a, a };
+  return (nerve_v8sf) { 0 } + a;
 }
 
 static inline nerve_v8sf
@@ -81,6 +86,7 @@ static inline nerve_v8sf
 nerve_v8_fma (nerve_v8sf a, nerve_v8sf b, nerve_v8sf c)
 {
 #if defined(__FMA__) && defined(__AVX__)
+  G_STATIC_ASSERT (NERVE_V8 == 8);
   return (nerve_v8sf) _mm256_fmadd_ps ((__m256) a, (__m256) b, (__m256) c);
 #else
   return a * b + c;
@@ -124,7 +130,10 @@ nerve_v8_exp (nerve_v8sf x)
 static inline float
 nerve_v8_hsum (nerve_v8sf v)
 {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+  float s = 0;
+  for (int k = 0; k < NERVE_V8; k++)
+    s += v[k];
+  return s;
 }
 
 /* max over x[0..n); -FLT_MAX for n == 0 */
