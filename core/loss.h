@@ -58,5 +58,14 @@ double nerve_ctc_loss_f64 (double *dlogits, double *losses, double *workspace, c
                            const int *input_lengths, const int *targets, const int *target_lengths,
                            int N, int T, int C, int blank, NerveReduction reduction,
                            gboolean zero_infinity, double scale);
+/* The per-state loop the vectorised recursion is tested against (same contract). */
+float nerve_ctc_loss_ref (float *dlogits, float *losses, float *workspace, const float *logits,
+                          const int *input_lengths, const int *targets, const int *target_lengths,
+                          int N, int T, int C, int blank, NerveReduction reduction,
+                          gboolean zero_infinity, float scale);
+double nerve_ctc_loss_ref_f64 (double *dlogits, double *losses, double *workspace, const double *logits,
+                               const int *input_lengths, const int *targets, const int *target_lengths,
+                               int N, int T, int C, int blank, NerveReduction reduction,
+                               gboolean zero_infinity, double scale);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "nerve.h"
 
 typedef struct {
+  gboolean ref; /* check the reference loop instead of the vectorised one */
   int N, T, C, blank;
   NerveReduction red;
   const int *il, *tg, *tl;
@@ -18,26 +19,28 @@ static double
 ctc_loss (gpointer p)
 {
   CtcCase *c = p;
-  return nerve_ctc_loss_f64 (NULL, NULL, c->ws, c->x, c->il, c->tg, c->tl, c->N, c->T, c->C, c->blank,
-                             c->red, FALSE, 1);
+  return (c->ref ? nerve_ctc_loss_ref_f64 : nerve_ctc_loss_f64) (NULL, NULL, c->ws, c->x, c->il, c->tg, c->tl,
+                                                                c->N, c->T, c->C, c->blank, c->red, FALSE, 1);
 }
 
 static void
 fd_case (const char *what, int T, int C, int blank, int N, const int *il, const int *tg, const int *tl,
          int max_l, guint64 seed)
 {
-  for (int r = 0; r < 2; r++) {
-    CtcCase c = { N, T, C, blank, r ? NERVE_REDUCTION_SUM : NERVE_REDUCTION_MEAN, il, tg, tl };
+  for (int r = 0; r < 4; r++) {
+    CtcCase c = { r >= 2, N, T, C, blank, r & 1 ? NERVE_REDUCTION_SUM : NERVE_REDUCTION_MEAN, il, tg, tl };
     gsize n = (gsize) N * T * C;
     c.x = g_new (double, n);
     c.ws = g_new (double, nerve_ctc_workspace_size (N, T, C, max_l));
     nerve_test_fill_f64 (c.x, n, seed, 3);
     double *d = g_new0 (double, n);
     double scale = 1.3;
-    nerve_ctc_loss_f64 (d, NULL, c.ws, c.x, il, tg, tl, N, T, C, blank, c.red, FALSE, scale);
+    (c.ref ? nerve_ctc_loss_ref_f64 : nerve_ctc_loss_f64) (d, NULL, c.ws, c.x, il, tg, tl, N, T, C, blank, c.red,
+                                                           FALSE, scale);
     for (gsize i = 0; i < n; i++)
       d[i] /= scale;
-    nerve_fd_check (what, c.x, n, d, ctc_loss, &c, 1e-6, 1e-7);
+    g_autofree char *name = g_strdup_printf ("%s%s", what, c.ref ? " (reference loop)" : "");
+    nerve_fd_check (name, c.x, n, d, ctc_loss, &c, 1e-6, 1e-7);
     for (int b = 0; b < N; b++) /* frames past the input length get nothing */
       for (gsize i = (gsize) il[b] * C; i < (gsize) T * C; i++)
         CU_ASSERT_EQUAL (d[(gsize) b * T * C + i], 0);
@@ -59,6 +62,66 @@ test_ctc_finite_differences (void)
   {
     const int il[] = { 4 }, tl[] = { 2 }, tg[] = { 2, 2 }; /* 3 frames needed, 4 given */
     fd_case ("ctc nearly tight", 5, 3, 0, 1, il, tg, tl, 2, 62);
+  }
+}
+
+/* The vectorised recursion against the per-state loop over random batches: long and
+ * short inputs, repeats, empty targets, peaked (blank-heavy) outputs. In double the two
+ * agree to rounding; in float both are held against the double result, with a gradient
+ * tolerance that grows with the loss (the posteriors are exp(alpha + beta - lp + nll) of
+ * terms as large as the loss, so float's absolute error there is ~ulp(loss)). */
+static void
+test_ctc_matches_reference_loop (void)
+{
+  NerveRng rng;
+  nerve_rng_seed (&rng, 99);
+  for (int trial = 0; trial < 12; trial++) {
+    int N = 1 + (int) nerve_rng_below (&rng, 4), T = 1 + (int) nerve_rng_below (&rng, 60);
+    int C = 2 + (int) nerve_rng_below (&rng, 40), blank = (int) nerve_rng_below (&rng, (guint32) C);
+    int il[4], tl[4], tg[4 * 30], n_tg = 0, max_l = 0;
+    for (int b = 0; b < N; b++) {
+      il[b] = 1 + (int) nerve_rng_below (&rng, (guint32) T);
+      tl[b] = (int) nerve_rng_below (&rng, (guint32) MIN (il[b] / 2 + 2, 30));
+      for (int i = 0; i < tl[b]; i++) {
+        int c = (int) nerve_rng_below (&rng, (guint32) C - 1);
+        tg[n_tg++] = c >= blank ? c + 1 : c; /* any label but blank, repeats included */
+      }
+      max_l = MAX (max_l, tl[b]);
+    }
+    gsize n = (gsize) N * T * C, nws = nerve_ctc_workspace_size (N, T, C, max_l);
+    float *x = nerve_alloc_floats (n), *d1 = nerve_alloc_floats (n), *d2 = nerve_alloc_floats (n);
+    float *ws = nerve_alloc_floats (nws), l1[4], l2[4];
+    double *xd = g_new (double, n), *dd1 = g_new0 (double, n), *dd2 = g_new0 (double, n), *wsd = g_new (double, nws);
+    double ld1[4], ld2[4];
+    float peak = trial % 3 == 0 ? 25 : 3; /* peaked outputs push the log-space sums to extremes */
+    nerve_test_fill_f32 (x, n, 200 + trial, peak);
+    for (gsize i = blank; i < n; i += C)
+      x[i] += trial % 2 ? 4 : 0;
+    for (gsize i = 0; i < n; i++)
+      xd[i] = x[i];
+    nerve_ctc_loss (d1, l1, ws, x, il, tg, tl, N, T, C, blank, NERVE_REDUCTION_SUM, TRUE, 1);
+    nerve_ctc_loss_ref (d2, l2, ws, x, il, tg, tl, N, T, C, blank, NERVE_REDUCTION_SUM, TRUE, 1);
+    nerve_ctc_loss_f64 (dd1, ld1, wsd, xd, il, tg, tl, N, T, C, blank, NERVE_REDUCTION_SUM, TRUE, 1);
+    nerve_ctc_loss_ref_f64 (dd2, ld2, wsd, xd, il, tg, tl, N, T, C, blank, NERVE_REDUCTION_SUM, TRUE, 1);
+    double worst_d = 0, worst_f = 0, worst_r = 0, big = 1;
+    for (int b = 0; b < N; b++) {
+      CU_ASSERT_DOUBLE_EQUAL (ld1[b], ld2[b], 1e-11 * fmax (1, fabs (ld2[b])));
+      CU_ASSERT_DOUBLE_EQUAL (l1[b], ld1[b], 1e-6 * fmax (1, fabs (ld1[b])));
+      CU_ASSERT_DOUBLE_EQUAL (l2[b], ld1[b], 1e-6 * fmax (1, fabs (ld1[b])));
+      big = fmax (big, fabs (ld1[b]));
+    }
+    for (gsize i = 0; i < n; i++) {
+      worst_d = fmax (worst_d, fabs (dd1[i] - dd2[i]));
+      worst_f = fmax (worst_f, fabs (d1[i] - dd1[i]));
+      worst_r = fmax (worst_r, fabs (d2[i] - dd1[i]));
+    }
+    if (worst_d > 1e-11 || worst_f > 1e-6 * big || worst_r > 1e-6 * big) {
+      fprintf (stderr, "  ctc trial %d (N %d T %d C %d, loss up to %.1f): gradient errors double %.3g, "
+               "float %.3g, float reference %.3g\n", trial, N, T, C, big, worst_d, worst_f, worst_r);
+      CU_FAIL ("ctc vectorised vs reference loop");
+    }
+    nerve_free_floats (x), nerve_free_floats (d1), nerve_free_floats (d2), nerve_free_floats (ws);
+    g_free (xd), g_free (dd1), g_free (dd2), g_free (wsd);
   }
 }
 
@@ -147,7 +210,7 @@ static void
 test_ctc_by_hand (void)
 {
   /* One frame, target [1]: loss = -log softmax(x)[1]; mean divides by the length 1. */
-  float x[3] = { 0.5f, -1.0f, 2.0f }, ws[64], d[3] = { 0 };
+  float x[3] = { 0.5f, -1.0f, 2.0f }, ws[256], d[3] = { 0 };
   CU_ASSERT_FATAL (nerve_ctc_workspace_size (1, 3, 4, 2) <= G_N_ELEMENTS (ws)); /* the largest below */
   const int il[] = { 1 }, tg[] = { 1 }, tl[] = { 1 };
   double z = exp (0.5) + exp (-1.0) + exp (2.0);
@@ -182,6 +245,7 @@ test_ctc_by_hand (void)
 
 NERVE_TEST_MAIN ("ctc",
                  { "ctc backward vs finite differences", test_ctc_finite_differences },
+                 { "ctc vectorised vs per-state loop", test_ctc_matches_reference_loop },
                  { "ctc vs PyTorch", test_ctc_matches_pytorch },
                  { "ctc infeasible alignments", test_ctc_infeasible },
                  { "ctc hand-computed cases", test_ctc_by_hand })
