@@ -26,3 +26,5 @@
 #include "layers/gru.h"
 #include "layers/lstm.h"
 #include "layers/rnn-common.h"
+#include "recipe.h"
+#include "train.h"
