@@ -8,3 +8,7 @@
 #include "tensor.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
+#include "layers/conv1d.h"
+#include "layers/conv2d.h"
+#include "layers/conv_transpose2d.h"
+#include "layers/im2col.h"

@@ -9,6 +9,9 @@ extern const NerveLayerClass nerve_leaky_relu_class;
 extern const NerveLayerClass nerve_sigmoid_class;
 extern const NerveLayerClass nerve_tanh_class;
 extern const NerveLayerClass nerve_gelu_class;
+extern const NerveLayerClass nerve_conv1d_class;
+extern const NerveLayerClass nerve_conv2d_class;
+extern const NerveLayerClass nerve_conv_transpose2d_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -17,6 +20,9 @@ static const NerveLayerClass *const classes[] = {
   &nerve_sigmoid_class,
   &nerve_tanh_class,
   &nerve_gelu_class,
+  &nerve_conv1d_class,
+  &nerve_conv2d_class,
+  &nerve_conv_transpose2d_class,
   NULL,
 };
 
