@@ -8,119 +8,268 @@
 #include "../layer.h"
 #include "../real.h"
 
-/* Sum and dot product with 16 partial sums, so they vectorize without -ffast-math. */
+/* 32-byte vectors (8 floats, 4 doubles: AVX2) through GCC/clang vector extensions: the
+ * compiler splits them for the target ISA. Plain loops with scalar accumulator arrays
+ * get unrolled into scalar code instead of vectorized. */
+typedef nreal nvec __attribute__ ((vector_size (32)));
+#define VL ((int) (sizeof (nvec) / sizeof (nreal)))
+
+static inline nvec
+vload (const nreal *p)
+{
+  nvec v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+vstore (nreal *p, nvec v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+static inline nvec
+vsplat (nreal a)
+{
+  nvec v = { 0 };
+  return v + a;
+}
+
+static inline nreal
+vsum (nvec v)
+{
+  nreal s = 0;
+  for (int l = 0; l < VL; l++)
+    s += v[l];
+  return s;
+}
+
+/* Lanes l of src[l * s]: stride-s reads. */
+static inline nvec
+vload_strided (const nreal *src, int s)
+{
+  if (s == 1)
+    return vload (src);
+  nvec v;
+  for (int l = 0; l < VL; l++)
+    v[l] = src[l * s];
+  return v;
+}
+
 static nreal
 sum_n (const nreal *a, int n)
 {
-  nreal acc[16] = { 0 };
+  nvec acc = { 0 };
   int i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; l++)
-      acc[l] += a[i + l];
-  nreal s = 0;
+  for (; i + VL <= n; i += VL)
+    acc += vload (a + i);
+  nreal s = vsum (acc);
   for (; i < n; i++)
     s += a[i];
-  for (int l = 0; l < 16; l++)
-    s += acc[l];
   return s;
 }
 
 static nreal
 dot_n (const nreal *a, const nreal *b, int n)
 {
-  nreal acc[16] = { 0 };
+  nvec acc0 = { 0 }, acc1 = { 0 };
   int i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; l++)
-      acc[l] += a[i + l] * b[i + l];
-  nreal s = 0;
+  for (; i + 2 * VL <= n; i += 2 * VL) {
+    acc0 += vload (a + i) * vload (b + i);
+    acc1 += vload (a + i + VL) * vload (b + i + VL);
+  }
+  for (; i + VL <= n; i += VL)
+    acc0 += vload (a + i) * vload (b + i);
+  nreal s = vsum (acc0 + acc1);
   for (; i < n; i++)
     s += a[i] * b[i];
-  for (int l = 0; l < 16; l++)
-    s += acc[l];
   return s;
 }
 
 /* One input channel per group: output channel o reads input channel o / (O/groups).
- * Each kernel tap is a shifted multiply-add over whole rows. */
+ * Each input plane is zero-padded once (see nerve_conv2d_direct_layout), then every
+ * output is a plain sum over the taps of flat, unit-offset reads, accumulated in
+ * registers: 4 output channels at a time when they share the input plane (a
+ * 1-channel first layer), else 4 blocks of positions of one channel. */
 static void
-direct_forward (nreal *y, gboolean accumulate, const nreal *x, const nreal *w, const nreal *b,
-                const NerveConv2dGeom *g, int N)
+pad_plane (nreal *xp, const nreal *xc, const NerveConv2dGeom *g, int Wp, gsize plane)
 {
-  const int ohw = g->OH * g->OW, hw = g->H * g->W, Og = g->O / g->groups;
-  for (int n = 0; n < N; n++)
-    for (int o = 0; o < g->O; o++) {
-      nreal *yo = y + ((gsize) n * g->O + o) * ohw;
-      const nreal *xc = x + ((gsize) n * g->C + o / Og) * hw;
-      if (!accumulate) {
-        nreal bo = b ? b[o] : 0;
-        for (int p = 0; p < ohw; p++)
-          yo[p] = bo;
+  memset (xp, 0, sizeof (nreal) * plane);
+  for (int h = 0; h < g->H; h++)
+    memcpy (xp + (gsize) (h + g->ph) * Wp + g->pw, xc + (gsize) h * g->W, sizeof (nreal) * (gsize) g->W);
+}
+
+/* Where wide output p starts reading: flat at stride 1, row by row above. */
+static inline gsize
+wide_base (int p, int s, int Wp, int OWp)
+{
+  return s == 1 ? (gsize) p : (gsize) (p / OWp) * s * Wp + (gsize) (p % OWp) * s;
+}
+
+/* wide[r][p] for 4 output channels' weights wo[r] over the L wide outputs. */
+static void
+direct_4ch (nreal *wide, const nreal *xp, const nreal *const wo[4], const nreal bo[4],
+            const NerveConv2dGeom *g, int Wp, int OWp, int L)
+{
+  const int s = g->sh;
+  for (int p0 = 0; p0 < L; p0 += VL) {
+    const nreal *x0 = xp + wide_base (p0, s, Wp, OWp);
+    nvec a0 = vsplat (bo[0]), a1 = vsplat (bo[1]), a2 = vsplat (bo[2]), a3 = vsplat (bo[3]);
+    for (int i = 0, t = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++, t++) {
+        nvec v = vload_strided (x0 + (gsize) i * g->dh * Wp + j * g->dw, s);
+        a0 += wo[0][t] * v, a1 += wo[1][t] * v, a2 += wo[2][t] * v, a3 += wo[3][t] * v;
       }
-      for (int i = 0; i < g->kh; i++) {
-        int ilo, ihi;
-        nerve_conv_valid_range (g->OH, g->sh, i * g->dh - g->ph, g->H, &ilo, &ihi);
-        for (int j = 0; j < g->kw; j++) {
-          int jlo, jhi, off = j * g->dw - g->pw;
-          nerve_conv_valid_range (g->OW, g->sw, off, g->W, &jlo, &jhi);
-          const nreal wv = w[((gsize) o * g->kh + i) * g->kw + j];
-          for (int oh = ilo; oh < ihi; oh++) {
-            nreal *dst = yo + (gsize) oh * g->OW;
-            const nreal *src = xc + (gsize) (oh * g->sh + i * g->dh - g->ph) * g->W + off;
-            if (g->sw == 1)
-              for (int ow = jlo; ow < jhi; ow++)
-                dst[ow] += wv * src[ow];
-            else
-              for (int ow = jlo; ow < jhi; ow++)
-                dst[ow] += wv * src[ow * g->sw];
-          }
+    vstore (wide + p0, a0);
+    vstore (wide + L + p0, a1);
+    vstore (wide + 2 * (gsize) L + p0, a2);
+    vstore (wide + 3 * (gsize) L + p0, a3);
+  }
+}
+
+/* wide[p] for one output channel: 4 blocks of positions at once at stride 1. */
+static void
+direct_1ch (nreal *wide, const nreal *xp, const nreal *wo, nreal bo, const NerveConv2dGeom *g,
+            int Wp, int OWp, int L)
+{
+  const int s = g->sh;
+  int p0 = 0;
+  if (s == 1)
+    for (; p0 + 4 * VL <= L; p0 += 4 * VL) {
+      const nreal *x0 = xp + p0;
+      nvec a0 = vsplat (bo), a1 = a0, a2 = a0, a3 = a0;
+      for (int i = 0, t = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++, t++) {
+          const nreal *src = x0 + (gsize) i * g->dh * Wp + j * g->dw;
+          const nreal wt = wo[t];
+          a0 += wt * vload (src), a1 += wt * vload (src + VL);
+          a2 += wt * vload (src + 2 * VL), a3 += wt * vload (src + 3 * VL);
         }
+      vstore (wide + p0, a0);
+      vstore (wide + p0 + VL, a1);
+      vstore (wide + p0 + 2 * VL, a2);
+      vstore (wide + p0 + 3 * VL, a3);
+    }
+  for (; p0 < L; p0 += VL) {
+    const nreal *x0 = xp + wide_base (p0, s, Wp, OWp);
+    nvec a = vsplat (bo);
+    for (int i = 0, t = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++, t++)
+        a += wo[t] * vload_strided (x0 + (gsize) i * g->dh * Wp + j * g->dw, s);
+    vstore (wide + p0, a);
+  }
+}
+
+/* The valid columns of a wide map into an NCHW plane. */
+static void
+unwiden (nreal *yo, const nreal *wide, gboolean accumulate, const NerveConv2dGeom *g, int OWp)
+{
+  for (int oh = 0; oh < g->OH; oh++) {
+    nreal *dst = yo + (gsize) oh * g->OW;
+    const nreal *src = wide + (gsize) oh * OWp;
+    if (accumulate)
+      for (int ow = 0; ow < g->OW; ow++)
+        dst[ow] += src[ow];
+    else
+      memcpy (dst, src, sizeof (nreal) * (gsize) g->OW);
+  }
+}
+
+static void
+direct_forward (nreal *y, gboolean accumulate, nreal *work, const nreal *x, const nreal *w,
+                const nreal *b, const NerveConv2dGeom *g, int N)
+{
+  int Wp, OWp, L;
+  gsize plane;
+  nerve_conv2d_direct_layout (g, &Wp, &OWp, &L, &plane);
+  const int ohw = g->OH * g->OW, Og = g->O / g->groups, taps = g->kh * g->kw;
+  nreal *xp = work, *wide = work + plane;
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < g->C; c++) {
+      pad_plane (xp, x + ((gsize) n * g->C + c) * g->H * g->W, g, Wp, plane);
+      int o = c * Og;
+      for (; o + 4 <= (c + 1) * Og; o += 4) {
+        const nreal *wo[4];
+        nreal bo[4];
+        for (int r = 0; r < 4; r++) {
+          wo[r] = w + (gsize) (o + r) * taps;
+          bo[r] = accumulate || !b ? 0 : b[o + r];
+        }
+        direct_4ch (wide, xp, wo, bo, g, Wp, OWp, L);
+        for (int r = 0; r < 4; r++)
+          unwiden (y + ((gsize) n * g->O + o + r) * ohw, wide + (gsize) r * L, accumulate, g, OWp);
+      }
+      for (; o < (c + 1) * Og; o++) {
+        direct_1ch (wide, xp, w + (gsize) o * taps, accumulate || !b ? 0 : b[o], g, Wp, OWp, L);
+        unwiden (y + ((gsize) n * g->O + o) * ohw, wide, accumulate, g, OWp);
       }
     }
 }
 
 static void
-direct_backward (nreal *dx, nreal *dw, nreal *db, const nreal *dy, const nreal *x, const nreal *w,
-                 const NerveConv2dGeom *g, int N)
+direct_backward (nreal *dx, nreal *dw, nreal *db, nreal *work, const nreal *dy, const nreal *x,
+                 const nreal *w, const NerveConv2dGeom *g, int N)
 {
-  const int ohw = g->OH * g->OW, hw = g->H * g->W, Og = g->O / g->groups;
+  int Wp, OWp, L;
+  gsize plane;
+  nerve_conv2d_direct_layout (g, &Wp, &OWp, &L, &plane);
+  const int s = g->sh, ohw = g->OH * g->OW, Og = g->O / g->groups, taps = g->kh * g->kw;
+  nreal *xp = work, *dxp = work + plane, *dyw = work + 2 * plane;
   for (int n = 0; n < N; n++)
-    for (int o = 0; o < g->O; o++) {
-      const nreal *dyo = dy + ((gsize) n * g->O + o) * ohw;
-      gsize xoff = ((gsize) n * g->C + o / Og) * hw;
-      if (db)
-        db[o] += sum_n (dyo, ohw);
-      for (int i = 0; i < g->kh; i++) {
-        int ilo, ihi;
-        nerve_conv_valid_range (g->OH, g->sh, i * g->dh - g->ph, g->H, &ilo, &ihi);
-        for (int j = 0; j < g->kw; j++) {
-          int jlo, jhi, off = j * g->dw - g->pw;
-          nerve_conv_valid_range (g->OW, g->sw, off, g->W, &jlo, &jhi);
-          gsize wi = ((gsize) o * g->kh + i) * g->kw + j;
-          nreal acc = 0;
-          for (int oh = ilo; oh < ihi; oh++) {
-            const nreal *d = dyo + (gsize) oh * g->OW;
-            gsize row = xoff + (gsize) (oh * g->sh + i * g->dh - g->ph) * g->W + off;
-            if (dw) {
-              if (g->sw == 1)
-                acc += dot_n (d + jlo, x + row + jlo, jhi - jlo);
-              else
-                for (int ow = jlo; ow < jhi; ow++)
-                  acc += d[ow] * x[row + (gsize) ow * g->sw];
+    for (int c = 0; c < g->C; c++) {
+      if (dw)
+        pad_plane (xp, x + ((gsize) n * g->C + c) * g->H * g->W, g, Wp, plane);
+      if (dx)
+        memset (dxp, 0, sizeof (nreal) * plane);
+      for (int o = c * Og; o < (c + 1) * Og; o++) {
+        const nreal *dyo = dy + ((gsize) n * g->O + o) * ohw;
+        if (db)
+          db[o] += sum_n (dyo, ohw);
+        if (!dw && !dx)
+          continue;
+        if (s > 1) { /* row by row over the valid outputs */
+          for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+              const gsize off = (gsize) i * g->dh * Wp + (gsize) j * g->dw, t = (gsize) o * taps + i * g->kw + j;
+              nreal acc = 0;
+              for (int oh = 0; oh < g->OH; oh++) {
+                const nreal *d = dyo + (gsize) oh * g->OW;
+                const gsize row = off + (gsize) oh * s * Wp;
+                if (dw)
+                  for (int ow = 0; ow < g->OW; ow++)
+                    acc += d[ow] * xp[row + (gsize) ow * s];
+                if (dx)
+                  for (int ow = 0; ow < g->OW; ow++)
+                    dxp[row + (gsize) ow * s] += w[t] * d[ow];
+              }
+              if (dw)
+                dw[t] += acc;
             }
+          continue;
+        }
+        /* stride 1: dy in the wide layout, zeros in the extra columns so they add nothing */
+        memset (dyw, 0, sizeof (nreal) * (gsize) L);
+        for (int oh = 0; oh < g->OH; oh++)
+          memcpy (dyw + (gsize) oh * OWp, dyo + (gsize) oh * g->OW, sizeof (nreal) * (gsize) g->OW);
+        for (int i = 0; i < g->kh; i++)
+          for (int j = 0; j < g->kw; j++) {
+            const gsize off = (gsize) i * g->dh * Wp + (gsize) j * g->dw, t = (gsize) o * taps + i * g->kw + j;
+            if (dw)
+              dw[t] += dot_n (dyw, xp + off, L);
             if (dx) {
-              nreal *dst = dx + row;
-              const nreal wv = w[wi];
-              if (g->sw == 1)
-                for (int ow = jlo; ow < jhi; ow++)
-                  dst[ow] += wv * d[ow];
-              else
-                for (int ow = jlo; ow < jhi; ow++)
-                  dst[ow * g->sw] += wv * d[ow];
+              const nreal wt = w[t];
+              nreal *d = dxp + off;
+              for (int p = 0; p < L; p++)
+                d[p] += wt * dyw[p];
             }
           }
-          if (dw)
-            dw[wi] += acc;
+      }
+      if (dx) {
+        nreal *dxc = dx + ((gsize) n * g->C + c) * g->H * g->W;
+        for (int h = 0; h < g->H; h++) {
+          const nreal *src = dxp + (gsize) (h + g->ph) * Wp + g->pw;
+          for (int ww = 0; ww < g->W; ww++)
+            dxc[(gsize) h * g->W + ww] += src[ww];
         }
       }
     }
@@ -135,11 +284,11 @@ is_pointwise (const NerveConv2dGeom *g)
 
 /* Columns of samples n0..n0+m side by side: [C*kh*kw, m*OH*OW]. */
 static void
-im2col_chunk (nreal *cols, const nreal *x, const NerveConv2dGeom *g, int n0, int m)
+im2col_chunk (nreal *cols, nreal *pad, const nreal *x, const NerveConv2dGeom *g, int n0, int m)
 {
   const int ohw = g->OH * g->OW, ld = m * ohw;
   for (int i = 0; i < m; i++)
-    NK (nerve_im2col) (cols + (gsize) i * ohw, x + (gsize) (n0 + i) * g->C * g->H * g->W, g, ld);
+    NK (nerve_im2col) (cols + (gsize) i * ohw, pad, x + (gsize) (n0 + i) * g->C * g->H * g->W, g, ld);
 }
 
 static void
@@ -147,7 +296,7 @@ conv2d_apply (nreal *y, gboolean accumulate, nreal *work, const nreal *x, const 
               const nreal *b, const NerveConv2dGeom *g, int N)
 {
   if (nerve_conv2d_is_direct (g)) {
-    direct_forward (y, accumulate, x, w, b, g, N);
+    direct_forward (y, accumulate, work, x, w, b, g, N);
     return;
   }
   const int ohw = g->OH * g->OW, Og = g->O / g->groups, Cg = g->C / g->groups;
@@ -155,13 +304,14 @@ conv2d_apply (nreal *y, gboolean accumulate, nreal *work, const nreal *x, const 
   const gsize xs = (gsize) g->C * g->H * g->W, ys = (gsize) g->O * ohw;
   const int nb = nerve_conv2d_chunk (g, N);
   nreal *cols = work, *tmp = work + (gsize) K * nb * ohw;
+  nreal *pad = tmp + (nb > 1 ? (gsize) g->O * nb * ohw : 0);
   for (int n0 = 0; n0 < N; n0 += nb) {
     const int m = MIN (nb, N - n0), ld = m * ohw;
     const nreal *B = cols;
     if (m == 1 && is_pointwise (g))
       B = x + (gsize) n0 * xs;
     else
-      im2col_chunk (cols, x, g, n0, m);
+      im2col_chunk (cols, pad, x, g, n0, m);
     if (m == 1) { /* straight into y */
       nreal *yn = y + (gsize) n0 * ys;
       if (!accumulate && b)
@@ -226,7 +376,7 @@ NK (nerve_conv2d_backward) (nreal *dx,       /* [N,C,H,W] or NULL */
                             const NerveConv2dGeom *g, int N)
 {
   if (nerve_conv2d_is_direct (g)) {
-    direct_backward (dx, dw, db, dy, x, w, g, N);
+    direct_backward (dx, dw, db, work, dy, x, w, g, N);
     return;
   }
   const int ohw = g->OH * g->OW, Og = g->O / g->groups, Cg = g->C / g->groups;
@@ -240,6 +390,7 @@ NK (nerve_conv2d_backward) (nreal *dx,       /* [N,C,H,W] or NULL */
     return;
   const int nb = nerve_conv2d_chunk (g, N);
   nreal *cols = work, *dyt = work + (gsize) K * nb * ohw;
+  nreal *pad = dyt + (nb > 1 ? (gsize) g->O * nb * ohw : 0);
   const gboolean pw = is_pointwise (g);
   for (int n0 = 0; n0 < N; n0 += nb) {
     const int m = MIN (nb, N - n0), ld = m * ohw;
@@ -256,7 +407,7 @@ NK (nerve_conv2d_backward) (nreal *dx,       /* [N,C,H,W] or NULL */
       if (m == 1 && pw)
         B = x + (gsize) n0 * xs;
       else
-        im2col_chunk (cols, x, g, n0, m);
+        im2col_chunk (cols, pad, x, g, n0, m);
       for (int gr = 0; gr < g->groups; gr++)
         NK (nerve_gemm) (FALSE, TRUE, Og, Kg, ld, 1, D + (gsize) gr * Og * ld, ld,
                          B + (gsize) gr * Kg * ld, ld, 1, dw + (gsize) gr * Og * Kg, Kg);
@@ -273,7 +424,7 @@ NK (nerve_conv2d_backward) (nreal *dx,       /* [N,C,H,W] or NULL */
       NK (nerve_gemm) (TRUE, FALSE, Kg, ld, Og, 1, w + (gsize) gr * Og * Kg, Kg,
                        D + (gsize) gr * Og * ld, ld, 0, cols + (gsize) gr * Kg * ld, ld);
     for (int i = 0; i < m; i++)
-      NK (nerve_col2im) (dx + (gsize) (n0 + i) * xs, cols + (gsize) i * ohw, g, ld);
+      NK (nerve_col2im) (dx + (gsize) (n0 + i) * xs, pad, cols + (gsize) i * ohw, g, ld);
   }
 }
 

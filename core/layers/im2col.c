@@ -1,78 +1,95 @@
 /* im2col/col2im for conv2d and conv_transpose2d, im2row/row2im for channels-last
- * conv1d. The valid output range of each kernel tap is computed once, so the inner
- * loops are plain copies (a memcpy at stride 1) with zero-filled borders. */
+ * conv1d. im2col reads a zero-padded copy of each input plane, so its loops are plain
+ * strided copies with no border tests (small maps have short rows: per-row
+ * overhead is what costs). */
 #include "im2col.h"
 
 #include <string.h>
 
 #include "../real.h"
 
+/* Channel c of x, zero-padded into pad as [Hp, Wp] (or x itself when no tap reads
+ * outside it); *ld gets the row stride. */
+static const nreal *
+padded_plane (nreal *pad, const nreal *xc, const NerveConv2dGeom *g, int *ld)
+{
+  int Hp, Wp;
+  nerve_conv2d_padded (g, &Hp, &Wp);
+  if (nerve_im2col_pad_size (g) == 0) {
+    *ld = g->W;
+    return xc;
+  }
+  memset (pad, 0, sizeof (nreal) * (gsize) Hp * Wp);
+  for (int h = 0; h < g->H; h++)
+    memcpy (pad + (gsize) (h + g->ph) * Wp + g->pw, xc + (gsize) h * g->W, sizeof (nreal) * (gsize) g->W);
+  *ld = Wp;
+  return pad;
+}
+
 void
 NK (nerve_im2col) (nreal *cols,      /* [C*kh*kw, ldc] */
+                   nreal *pad,       /* [nerve_im2col_pad_size] scratch */
                    const nreal *x,   /* [C,H,W] */
                    const NerveConv2dGeom *g, int ldc)
 {
-  const int OW = g->OW, OH = g->OH;
-  for (int i = 0; i < g->kh; i++) {
-    int ilo, ihi;
-    nerve_conv_valid_range (OH, g->sh, i * g->dh - g->ph, g->H, &ilo, &ihi);
-    for (int j = 0; j < g->kw; j++) {
-      int jlo, jhi;
-      int off = j * g->dw - g->pw;
-      nerve_conv_valid_range (OW, g->sw, off, g->W, &jlo, &jhi);
-      for (int c = 0; c < g->C; c++) {
+  const int OW = g->OW, OH = g->OH, sw = g->sw;
+  for (int c = 0; c < g->C; c++) {
+    int ld;
+    const nreal *xp = padded_plane (pad, x + (gsize) c * g->H * g->W, g, &ld);
+    for (int i = 0; i < g->kh; i++)
+      for (int j = 0; j < g->kw; j++) {
         nreal *row = cols + (gsize) ((c * g->kh + i) * g->kw + j) * ldc;
-        const nreal *xc = x + (gsize) c * g->H * g->W;
-        if (ilo > 0)
-          memset (row, 0, sizeof (nreal) * (gsize) ilo * OW);
-        for (int oh = ilo; oh < ihi; oh++) {
+        for (int oh = 0; oh < OH; oh++) {
           nreal *dst = row + (gsize) oh * OW;
-          const nreal *src = xc + (gsize) (oh * g->sh + i * g->dh - g->ph) * g->W + off;
-          for (int ow = 0; ow < jlo; ow++)
-            dst[ow] = 0;
-          if (g->sw == 1)
-            memcpy (dst + jlo, src + jlo, sizeof (nreal) * (gsize) (jhi - jlo));
+          const nreal *src = xp + (gsize) (oh * g->sh + i * g->dh) * ld + j * g->dw;
+          if (sw == 1)
+            for (int ow = 0; ow < OW; ow++)
+              dst[ow] = src[ow];
           else
-            for (int ow = jlo; ow < jhi; ow++)
-              dst[ow] = src[ow * g->sw];
-          for (int ow = jhi; ow < OW; ow++)
-            dst[ow] = 0;
+            for (int ow = 0; ow < OW; ow++)
+              dst[ow] = src[ow * sw];
         }
-        if (ihi < OH)
-          memset (row + (gsize) ihi * OW, 0, sizeof (nreal) * (gsize) (OH - ihi) * OW);
       }
-    }
   }
 }
 
 void
 NK (nerve_col2im) (nreal *dx,          /* [C,H,W], accumulated */
+                   nreal *pad,         /* [nerve_im2col_pad_size] scratch */
                    const nreal *cols,  /* [C*kh*kw, ldc] */
                    const NerveConv2dGeom *g, int ldc)
 {
-  const int OW = g->OW, OH = g->OH;
+  const int OW = g->OW, OH = g->OH, sw = g->sw;
+  int Hp, Wp;
+  nerve_conv2d_padded (g, &Hp, &Wp);
+  const gboolean direct = nerve_im2col_pad_size (g) == 0;
+  const int ld = direct ? g->W : Wp;
   for (int c = 0; c < g->C; c++) {
     nreal *xc = dx + (gsize) c * g->H * g->W;
-    for (int i = 0; i < g->kh; i++) {
-      int ilo, ihi;
-      nerve_conv_valid_range (OH, g->sh, i * g->dh - g->ph, g->H, &ilo, &ihi);
+    nreal *xp = direct ? xc : pad;
+    if (!direct)
+      memset (pad, 0, sizeof (nreal) * (gsize) Hp * Wp);
+    for (int i = 0; i < g->kh; i++)
       for (int j = 0; j < g->kw; j++) {
-        int jlo, jhi;
-        int off = j * g->dw - g->pw;
-        nerve_conv_valid_range (OW, g->sw, off, g->W, &jlo, &jhi);
         const nreal *row = cols + (gsize) ((c * g->kh + i) * g->kw + j) * ldc;
-        for (int oh = ilo; oh < ihi; oh++) {
+        for (int oh = 0; oh < OH; oh++) {
           const nreal *src = row + (gsize) oh * OW;
-          nreal *dst = xc + (gsize) (oh * g->sh + i * g->dh - g->ph) * g->W + off;
-          if (g->sw == 1)
-            for (int ow = jlo; ow < jhi; ow++)
+          nreal *dst = xp + (gsize) (oh * g->sh + i * g->dh) * ld + j * g->dw;
+          if (sw == 1)
+            for (int ow = 0; ow < OW; ow++)
               dst[ow] += src[ow];
           else
-            for (int ow = jlo; ow < jhi; ow++)
-              dst[ow * g->sw] += src[ow];
+            for (int ow = 0; ow < OW; ow++)
+              dst[ow * sw] += src[ow];
         }
       }
-    }
+    if (!direct)
+      for (int h = 0; h < g->H; h++) {
+        const nreal *src = pad + (gsize) (h + g->ph) * Wp + g->pw;
+        nreal *dst = xc + (gsize) h * g->W;
+        for (int w = 0; w < g->W; w++)
+          dst[w] += src[w];
+      }
   }
 }
 

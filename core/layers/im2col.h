@@ -55,14 +55,32 @@ nerve_conv_valid_range (int n_out, int stride, int off, int n_in, int *lo, int *
   *hi = h;
 }
 
+/* The zero-padded input plane that im2col reads and col2im scatters into: big enough
+ * for every tap of every output, so the copy loops need no bounds checks. */
+static inline void
+nerve_conv2d_padded (const NerveConv2dGeom *g, int *Hp, int *Wp)
+{
+  *Hp = MAX (g->ph + g->H, (g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+  *Wp = MAX (g->pw + g->W, (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+}
+
+/* Scratch for im2col/col2im: 0 when the convolution never reads outside the input. */
+static inline gsize
+nerve_im2col_pad_size (const NerveConv2dGeom *g)
+{
+  int Hp, Wp;
+  nerve_conv2d_padded (g, &Hp, &Wp);
+  return g->ph == 0 && g->pw == 0 && Hp <= g->H && Wp <= g->W ? 0 : (gsize) Hp * Wp;
+}
+
 /* cols[(c*kh + i)*kw + j, p] = x[c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] (0 outside),
  * p = oh*OW + ow, for every input channel; ldc is the row stride of cols so that
- * several samples can sit side by side. */
-void nerve_im2col (float *cols, const float *x, const NerveConv2dGeom *g, int ldc);
+ * several samples can sit side by side. pad is nerve_im2col_pad_size() scratch. */
+void nerve_im2col (float *cols, float *pad, const float *x, const NerveConv2dGeom *g, int ldc);
 /* The adjoint: dx += the columns scattered back. */
-void nerve_col2im (float *dx, const float *cols, const NerveConv2dGeom *g, int ldc);
-void nerve_im2col_f64 (double *cols, const double *x, const NerveConv2dGeom *g, int ldc);
-void nerve_col2im_f64 (double *dx, const double *cols, const NerveConv2dGeom *g, int ldc);
+void nerve_col2im (float *dx, float *pad, const float *cols, const NerveConv2dGeom *g, int ldc);
+void nerve_im2col_f64 (double *cols, double *pad, const double *x, const NerveConv2dGeom *g, int ldc);
+void nerve_col2im_f64 (double *dx, double *pad, const double *cols, const NerveConv2dGeom *g, int ldc);
 
 /* Channels-last rows for conv1d, `rows` output frames starting at flat row r0 of a
  * [N*TO] batch: cols[r, c*k + j] = x[n, t*stride - pad + j*dilation, c] (0 outside). */
