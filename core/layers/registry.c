@@ -28,6 +28,9 @@ extern const NerveLayerClass nerve_flatten_class;
 extern const NerveLayerClass nerve_reshape_class;
 extern const NerveLayerClass nerve_lstm_class;
 extern const NerveLayerClass nerve_gru_class;
+extern const NerveLayerClass nerve_conv1d_class;
+extern const NerveLayerClass nerve_conv2d_class;
+extern const NerveLayerClass nerve_conv_transpose2d_class;
 
 static const NerveLayerClass *const classes[] = {
   &nerve_dense_class,
@@ -55,6 +58,9 @@ static const NerveLayerClass *const classes[] = {
   &nerve_reshape_class,
   &nerve_lstm_class,
   &nerve_gru_class,
+  &nerve_conv1d_class,
+  &nerve_conv2d_class,
+  &nerve_conv_transpose2d_class,
   NULL,
 };
 
