@@ -1,7 +1,8 @@
 /* 2-D convolution, NCHW like PyTorch: per-sample input [C, H, W], weight
  * [O, C/groups, kh, kw], bias [O], output [O, OH, OW].
  *
- * The fast kernels run im2col + one GEMM per group over a chunk of samples (small
+ * 3x3 stride-1 convolutions without groups or dilation run Winograd F(2x2,3x3)
+ * (winograd.h). The other fast kernels run im2col + one GEMM per group over a chunk of samples (small
  * feature maps are batched side by side so the GEMM gets wide enough), skip im2col
  * for 1x1 stride-1 convolutions, and use direct loops when each group has a single
  * input channel (depthwise, or a 1-channel input) and both strides are equal. They need `work` scratch of
@@ -11,6 +12,7 @@
 #include <glib.h>
 
 #include "im2col.h"
+#include "winograd.h"
 
 G_BEGIN_DECLS
 
@@ -63,6 +65,8 @@ nerve_conv2d_work_size (const NerveConv2dGeom *g, int N)
     nerve_conv2d_direct_layout (g, &Wp, &OWp, &L, &plane);
     return 2 * plane + 4 * (gsize) L;
   }
+  if (nerve_winograd_applies (g))
+    return nerve_winograd_work_size (g, N);
   int nb = nerve_conv2d_chunk (g, N);
   gsize cols = (gsize) nb * g->OH * g->OW;
   return cols * ((gsize) g->C * g->kh * g->kw + (nb > 1 ? (gsize) g->O : 0)) + nerve_im2col_pad_size (g);
