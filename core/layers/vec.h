@@ -1,10 +1,15 @@
-/* nvec: 32-byte vectors of nreal (8 floats, 4 doubles: one AVX2 register) through
- * GCC/clang vector extensions, for kernels where plain loops get unrolled into scalar
- * code instead of vectorized. Include after real.h. Internal to the kernels. */
+/* nvec: one SIMD register of nreal (32 bytes with AVX: 8 floats or 4 doubles; else
+ * 16 bytes, so no build passes vectors wider than its ABI has) through GCC/clang
+ * vector extensions, for kernels where plain loops get unrolled into scalar code
+ * instead of vectorized. Include after real.h. Internal to the kernels. */
 #pragma once
 #include <string.h>
 
+#ifdef __AVX__
 typedef nreal nvec __attribute__ ((vector_size (32)));
+#else
+typedef nreal nvec __attribute__ ((vector_size (16)));
+#endif
 #define VL ((int) (sizeof (nvec) / sizeof (nreal)))
 
 static inline nvec
