@@ -3,11 +3,16 @@
  *
  *   build/bench/bench-conv [--threads N] [--reps N]
  *
- * "fwd/gemm" is conv2d forward time relative to the bare GEMMs it runs (goal >= 0.7:
- * im2col, bias and layout moves cost under 30%). Layers whose groups have a single
- * input channel (the 1-channel first layer) use direct loops; their GEMM column is
- * the GEMM an im2col implementation would run. Backward computes dW and db, and dx
- * except for a network's first layer (marked "in"), which needs no input gradient. */
+ * The "gemm" columns time the GEMMs of an im2col implementation of the layer: one
+ * [O/g, C/g*k*k] x [C/g*k*k, samples*OH*OW] product per group and chunk of samples,
+ * as conv2d's im2col path runs them. "conv/gemm" is conv2d forward's speed over that
+ * GEMM speed (GEMM time / forward time): the share of the bare GEMM speed conv2d keeps (goal >= 0.7, i.e. im2col,
+ * bias and layout moves cost under 30%). Above 1 means conv2d beats the GEMM: 3x3
+ * stride-1 layers with >= 8 channels run Winograd F(2x2,3x3) (2.25x fewer flops;
+ * their GFLOP/s count the direct convolution's flops), depthwise layers direct loops.
+ * Backward computes dW and db, and dx except for a network's first layer (marked
+ * "in"), which needs no input gradient. bench-conv-torch.py times PyTorch on the
+ * same shapes the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +110,7 @@ main (int argc, char **argv)
           openblas_get_config (), openblas_get_corename (), nerve_get_threads (),
           threads == 1 ? "CPU" : "wall");
   printf ("%-26s %5s | %8s %7s | %8s %7s | %8s | %8s %7s\n", "layer", "batch", "fwd ms", "GFLOP/s",
-          "gemm ms", "GFLOP/s", "fwd/gemm", "bwd ms", "GFLOP/s");
+          "gemm ms", "GFLOP/s", "conv/gemm", "bwd ms", "GFLOP/s");
   double total_fwd = 0, total_bwd = 0;
   for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++) {
     const Shape *sh = &shapes[s];

@@ -32,3 +32,4 @@
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"
 #include "layers/im2col.h"
+#include "layers/winograd.h"

@@ -205,6 +205,10 @@ static const Cfg2d conv2d_cfgs[] = {
   { "onechannel", 1, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE },
   { "pointwise", 4, 4, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, FALSE },
   { "same_even", 2, 5, 6, 3, 2, 4, 1, 1, 0, 0, 1, 2, 1, TRUE, TRUE },
+  /* 3x3 stride 1 with >= 8 channels: Winograd F(2x2,3x3) (fixtures: conv2d_winograd) */
+  { "winograd", 8, 4, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE },
+  { "winograd_odd", 8, 5, 5, 9, 3, 3, 1, 1, 0, 0, 1, 1, 1, TRUE },
+  { "winograd_pad2", 9, 3, 4, 8, 3, 3, 1, 1, 2, 2, 1, 1, 1, FALSE },
 };
 
 static const Cfg2d convt2d_cfgs[] = {
@@ -215,6 +219,7 @@ static const Cfg2d convt2d_cfgs[] = {
   { "groups2", 4, 3, 3, 6, 3, 3, 2, 2, 0, 0, 1, 1, 2, TRUE, FALSE, 0, 0 },
   { "depthwise", 3, 4, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, TRUE, FALSE, 0, 1 },
   { "pointwise", 4, 3, 4, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, FALSE, FALSE, 0, 0 },
+  { "winograd", 8, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE, FALSE, 0, 0 },
 };
 
 static NerveConv2dGeom
@@ -352,6 +357,7 @@ test_fast_matches_reference (void)
   NerveConv2dGeom g0 = { 0 };
   fprintf (stderr, "\n");
   compare_float (CONV2D, nerve_conv2d_geom (16, 20, 20, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), none, 4, "conv2d 3x3 20x20 chunked");
+  compare_float (CONV2D, nerve_conv2d_geom (24, 7, 7, 40, 3, 3, 1, 1, 0, 0, 1, 1, 1), none, 5, "conv2d winograd 7x7 odd, no padding");
   compare_float (CONV2D, nerve_conv2d_geom (8, 33, 35, 12, 5, 3, 2, 1, 2, 0, 1, 2, 1), none, 2, "conv2d 5x3 stride/dilation");
   compare_float (CONV2D, nerve_conv2d_geom (8, 40, 36, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4), none, 2, "conv2d groups 4 unbatched");
   compare_float (CONV2D, nerve_conv2d_geom (24, 17, 19, 48, 3, 3, 1, 1, 1, 1, 1, 1, 24), none, 3, "conv2d depthwise x2");
@@ -361,6 +367,7 @@ test_fast_matches_reference (void)
   compare_float (CONV2D, nerve_conv2d_geom (16, 9, 9, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1), none, 5, "conv2d 1x1 batched");
   compare_float (CONVT2D, nerve_conv_transpose2d_geom (16, 9, 10, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1), none, 3, "conv_transpose2d 4x4 stride 2");
   compare_float (CONVT2D, nerve_conv_transpose2d_geom (8, 12, 12, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4), none, 2, "conv_transpose2d groups 4");
+  compare_float (CONVT2D, nerve_conv_transpose2d_geom (16, 9, 11, 12, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), none, 3, "conv_transpose2d 3x3 (winograd)");
   compare_float (CONVT2D, nerve_conv_transpose2d_geom (6, 12, 12, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6), none, 2, "conv_transpose2d depthwise");
   compare_float (CONV1D, g0, (NerveConv1dGeom) { 24, 50, 32, 50, 3, 1, 1, 1, 1 }, 4, "conv1d k3");
   compare_float (CONV1D, g0, (NerveConv1dGeom) { 16, 301, 8, 150, 5, 2, 2, 2, 2 }, 3, "conv1d stride/dilation/groups");
@@ -426,12 +433,12 @@ run_fixture_case (NerveFixture *f, const char *c, const char *arch, gboolean bia
 
 #define FI(key) nerve_fixture_int (f, c, key, 0)
 
-static void
-test_conv2d_matches_pytorch (void)
+static int
+conv2d_fixture_file (const char *file)
 {
-  NerveFixture *f = nerve_fixture_load ("conv2d");
+  NerveFixture *f = nerve_fixture_load (file);
   if (!f)
-    return;
+    return 0;
   int n = 0;
   for (const char *const *cs = nerve_fixture_cases (f); *cs; cs++, n++) {
     const char *c = *cs;
@@ -445,8 +452,15 @@ test_conv2d_matches_pytorch (void)
       FI ("dw"), FI ("groups"), FI ("bias") ? "true" : "false");
     run_fixture_case (f, c, arch, FI ("bias"));
   }
-  CU_ASSERT_EQUAL (n, (int) G_N_ELEMENTS (conv2d_cfgs));
   nerve_fixture_free (f);
+  return n;
+}
+
+static void
+test_conv2d_matches_pytorch (void)
+{
+  int n = conv2d_fixture_file ("conv2d") + conv2d_fixture_file ("conv2d_winograd");
+  CU_ASSERT_EQUAL (n, (int) G_N_ELEMENTS (conv2d_cfgs));
 }
 
 static void

@@ -7,54 +7,7 @@
 #include "../gemm.h"
 #include "../layer.h"
 #include "../real.h"
-
-/* 32-byte vectors (8 floats, 4 doubles: AVX2) through GCC/clang vector extensions: the
- * compiler splits them for the target ISA. Plain loops with scalar accumulator arrays
- * get unrolled into scalar code instead of vectorized. */
-typedef nreal nvec __attribute__ ((vector_size (32)));
-#define VL ((int) (sizeof (nvec) / sizeof (nreal)))
-
-static inline nvec
-vload (const nreal *p)
-{
-  nvec v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-vstore (nreal *p, nvec v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-static inline nvec
-vsplat (nreal a)
-{
-  nvec v = { 0 };
-  return v + a;
-}
-
-static inline nreal
-vsum (nvec v)
-{
-  nreal s = 0;
-  for (int l = 0; l < VL; l++)
-    s += v[l];
-  return s;
-}
-
-/* Lanes l of src[l * s]: stride-s reads. */
-static inline nvec
-vload_strided (const nreal *src, int s)
-{
-  if (s == 1)
-    return vload (src);
-  nvec v;
-  for (int l = 0; l < VL; l++)
-    v[l] = src[l * s];
-  return v;
-}
+#include "vec.h"
 
 static nreal
 sum_n (const nreal *a, int n)
@@ -299,6 +252,10 @@ conv2d_apply (nreal *y, gboolean accumulate, nreal *work, const nreal *x, const 
     direct_forward (y, accumulate, work, x, w, b, g, N);
     return;
   }
+  if (nerve_winograd_applies (g)) {
+    NK (nerve_winograd_forward) (y, accumulate, work, x, w, b, g, N);
+    return;
+  }
   const int ohw = g->OH * g->OW, Og = g->O / g->groups, Cg = g->C / g->groups;
   const int Kg = Cg * g->kh * g->kw, K = g->C * g->kh * g->kw;
   const gsize xs = (gsize) g->C * g->H * g->W, ys = (gsize) g->O * ohw;
@@ -388,6 +345,10 @@ NK (nerve_conv2d_backward) (nreal *dx,       /* [N,C,H,W] or NULL */
         db[o] += sum_n (dy + (gsize) n * ys + (gsize) o * ohw, ohw);
   if (!dx && !dw)
     return;
+  if (nerve_winograd_applies (g)) {
+    NK (nerve_winograd_backward) (dx, dw, work, dy, x, w, g, N);
+    return;
+  }
   const int nb = nerve_conv2d_chunk (g, N);
   nreal *cols = work, *dyt = work + (gsize) K * nb * ohw;
   nreal *pad = dyt + (nb > 1 ? (gsize) g->O * nb * ohw : 0);

@@ -1,23 +1,26 @@
 /* 2-D convolution, NCHW like PyTorch: per-sample input [C, H, W], weight
  * [O, C/groups, kh, kw], bias [O], output [O, OH, OW].
  *
- * The fast kernels run im2col + one GEMM per group over a chunk of samples (small
+ * 3x3 stride-1 convolutions without groups or dilation run Winograd F(2x2,3x3)
+ * (winograd.h). The other fast kernels run im2col + one GEMM per group over a chunk of samples (small
  * feature maps are batched side by side so the GEMM gets wide enough), skip im2col
  * for 1x1 stride-1 convolutions, and use direct loops when each group has a single
- * input channel (depthwise, or a 1-channel input) and both strides are equal. They need `work` scratch of
+ * input channel and fewer than 8 outputs (depthwise) and both strides are equal. They need `work` scratch of
  * nerve_conv2d_work_size() floats; its content is not kept between calls.
  * The _ref kernels are the naive loops the tests compare them with. */
 #pragma once
 #include <glib.h>
 
 #include "im2col.h"
+#include "winograd.h"
 
 G_BEGIN_DECLS
 
 /* Feature maps smaller than this many pixels are batched into one GEMM. */
 #define NERVE_CONV2D_GEMM_COLS 512
 
-/* Single input channel per group and one stride: direct loops, no GEMM. */
+/* Single input channel and few outputs per group (depthwise), one stride: direct
+ * loops. (A 1-channel first layer with many filters is faster as a K=9 GEMM.) */
 static inline gboolean
 nerve_conv2d_is_direct (const NerveConv2dGeom *g)
 {
@@ -63,6 +66,8 @@ nerve_conv2d_work_size (const NerveConv2dGeom *g, int N)
     nerve_conv2d_direct_layout (g, &Wp, &OWp, &L, &plane);
     return 2 * plane + 4 * (gsize) L;
   }
+  if (nerve_winograd_applies (g))
+    return nerve_winograd_work_size (g, N);
   int nb = nerve_conv2d_chunk (g, N);
   gsize cols = (gsize) nb * g->OH * g->OW;
   return cols * ((gsize) g->C * g->kh * g->kw + (nb > 1 ? (gsize) g->O : 0)) + nerve_im2col_pad_size (g);

@@ -42,11 +42,17 @@ CONV2D = {
     "pointwise": (3, 4, 4, 5, 3, (1, 1), (1, 1), (0, 0), (1, 1), 1, False),
     "same_even": (2, 2, 5, 6, 3, (2, 4), (1, 1), "same", (1, 2), 1, True),
 }
+# 3x3 stride 1 with >= 8 channels: Nerve's Winograd path (own file, for size)
+CONV2D_WINOGRAD = {
+    "winograd": (2, 8, 4, 5, 8, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    "winograd_odd": (1, 8, 5, 5, 9, (3, 3), (1, 1), (0, 0), (1, 1), 1, True),
+    "winograd_pad2": (1, 9, 3, 4, 8, (3, 3), (1, 1), (2, 2), (1, 1), 1, False),
+}
 
 
-def conv2d_cases():
+def conv2d_cases(configs):
     cases = {}
-    for name, (N, C, H, W, O, k, s, p, d, g, bias) in CONV2D.items():
+    for name, (N, C, H, W, O, k, s, p, d, g, bias) in configs.items():
         x = torch.randn(N, C, H, W)
         w = torch.randn(O, C // g, *k) * 0.5
         b = torch.randn(O)
@@ -70,6 +76,7 @@ CONVT2D = {
     "groups2": (2, 4, 3, 3, 6, (3, 3), (2, 2), (0, 0), (0, 0), (1, 1), 2, True),
     "depthwise": (2, 3, 4, 3, 3, (3, 3), (2, 2), (1, 1), (0, 1), (1, 1), 3, True),
     "pointwise": (3, 4, 3, 4, 2, (1, 1), (1, 1), (0, 0), (0, 0), (1, 1), 1, False),
+    "winograd": (2, 8, 4, 4, 8, (3, 3), (1, 1), (1, 1), (0, 0), (1, 1), 1, True),
 }
 
 
@@ -131,6 +138,7 @@ def conv1d_cases():
     return cases
 
 
-write("conv2d", SEED, conv2d_cases())
+write("conv2d", SEED, conv2d_cases(CONV2D))
+write("conv2d_winograd", SEED, conv2d_cases(CONV2D_WINOGRAD))
 write("conv_transpose2d", SEED, convt2d_cases())
 write("conv1d", SEED, conv1d_cases())
