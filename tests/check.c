@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <CUnit/Basic.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -222,3 +223,40 @@ nerve_fixture_shape (NerveFixture *f, const char *c, const char *name, int dim[5
     dim[i] = (int) json_array_get_int_element (a, i);
   return nd;
 }
+
+static void
+put32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+void
+nerve_test_write_idx (const char *dir, const char *prefix, int n, guint32 img_magic, int extra_label, gboolean gz)
+{
+  gsize ilen = 16 + (gsize) n * 6, llen = 8 + n;
+  guint8 *im = g_malloc0 (ilen), *lb = g_malloc0 (llen);
+  put32 (im, img_magic), put32 (im + 4, n), put32 (im + 8, 2), put32 (im + 12, 3);
+  put32 (lb, 0x801), put32 (lb + 4, n);
+  for (int i = 0; i < n * 6; i++)
+    im[16 + i] = (guint8) (i % 256);
+  for (int i = 0; i < n; i++)
+    lb[8 + i] = (guint8) (i % 10);
+  if (extra_label >= 0)
+    lb[8] = (guint8) extra_label;
+  g_autofree char *ip = g_strdup_printf ("%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+  g_autofree char *lp = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefix);
+  if (gz) {
+    g_autoptr (GZlibCompressor) z = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, -1);
+    g_autoptr (GFile) f = g_file_new_for_path (ip);
+    g_autoptr (GOutputStream) fo = G_OUTPUT_STREAM (g_file_replace (f, NULL, FALSE, 0, NULL, NULL));
+    g_autoptr (GOutputStream) co = g_converter_output_stream_new (fo, G_CONVERTER (z));
+    g_output_stream_write_all (co, im, ilen, NULL, NULL, NULL);
+    g_output_stream_close (co, NULL, NULL);
+  } else {
+    g_file_set_contents (ip, (char *) im, ilen, NULL);
+  }
+  g_file_set_contents (lp, (char *) lb, llen, NULL);
+  g_free (im);
+  g_free (lb);
+}
+

@@ -52,3 +52,9 @@ int nerve_fixture_shape (NerveFixture *f, const char *c, const char *name, int d
 
 /* Where tests find their fixtures and data: NERVE_SOURCE_ROOT set by meson. */
 char *nerve_test_path (const char *relative);
+
+/* Writes <dir>/<prefix>-images-idx3-ubyte[.gz] and -labels-idx1-ubyte: n images of 2x3
+ * with pixel k of image i = (i*6+k) % 256 and label i % 10 (label of image 0 replaced
+ * by extra_label when >= 0), with the given image magic number. */
+void nerve_test_write_idx (const char *dir, const char *prefix, int n, guint32 img_magic, int extra_label,
+                           gboolean gz);
