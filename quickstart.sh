@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libopenblas-dev libcunit1-dev
-  dataset-fashion-mnist)
+  dataset-fashion-mnist
+  libsentencepiece-dev)
 
 install_missing() {
   local missing=()

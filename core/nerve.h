@@ -8,6 +8,7 @@
 #include "modelfile.h"
 #include "rng.h"
 #include "tensor.h"
+#include "tokenizer.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
 #include "layers/embedding.h"
