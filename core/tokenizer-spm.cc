@@ -10,6 +10,7 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -211,16 +212,8 @@ nerve_spm_encode (const NerveTokenizer *t, const char *text, gsize len, GArray *
 }
 
 extern "C" char *
-nerve_tokenizer_decode (const NerveTokenizer *t, const gint32 *ids, gsize n, GError **error)
+nerve_spm_decode (const NerveTokenizer *t, const gint32 *ids, gsize n, gsize *len, GError **error)
 {
-  g_return_val_if_fail (t != NULL && (ids != NULL || n == 0), NULL);
-  for (gsize i = 0; i < n; i++)
-    if (ids[i] < 0 || ids[i] >= t->vocab) {
-      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
-                   "tokenizer: id %d at position %" G_GSIZE_FORMAT " is out of range: the vocabulary has ids 0..%d",
-                   (int) ids[i], i, t->vocab - 1);
-      return NULL;
-    }
   try {
     std::vector<int> in (ids, ids + n);
     std::string out;
@@ -230,7 +223,11 @@ nerve_tokenizer_decode (const NerveTokenizer *t, const gint32 *ids, gsize n, GEr
                    status_text (st).c_str ());
       return NULL;
     }
-    return g_strndup (out.data (), out.size ());
+    *len = out.size ();
+    char *s = static_cast<char *> (g_malloc (out.size () + 1));
+    memcpy (s, out.data (), out.size ());
+    s[out.size ()] = '\0';
+    return s;
   } catch (...) {
     set_exception (error, "tokenizer", "decoding");
     return NULL;

@@ -91,6 +91,42 @@ nerve_tokenizer_encode_pieces (const NerveTokenizer *t, const char *text, gssize
   return encode (t, text ? text : "", len, NULL, pieces, NULL, error);
 }
 
+char *
+nerve_tokenizer_decode (const NerveTokenizer *t, const gint32 *ids, gsize n, GError **error)
+{
+  g_return_val_if_fail (t != NULL && (ids != NULL || n == 0), NULL);
+  int vocab = nerve_tokenizer_vocab_size (t);
+  for (gsize i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= vocab) {
+      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
+                   "tokenizer: id %d at position %" G_GSIZE_FORMAT " is out of range: the vocabulary has ids 0..%d",
+                   (int) ids[i], i, vocab - 1);
+      return NULL;
+    }
+  gsize len = 0;
+  char *s = nerve_spm_decode (t, ids, n, &len, error);
+  if (!s)
+    return NULL;
+  /* byte pieces can spell invalid UTF-8 (SentencePiece replaces most of it, this makes
+   * sure), and a NUL inside would silently cut the C string: callers get clean text */
+  gboolean changed;
+  gsize fixed_len;
+  char *fixed = repair_utf8 (s, len, &fixed_len, &changed);
+  if (fixed) {
+    g_free (s);
+    s = fixed;
+    len = fixed_len;
+  }
+  if (strlen (s) != len) {
+    gsize o = 0;
+    for (gsize i = 0; i < len; i++)
+      if (s[i])
+        s[o++] = s[i];
+    s[o] = '\0';
+  }
+  return s;
+}
+
 /* ---- training ------------------------------------------------------------------------ */
 
 void

@@ -61,7 +61,9 @@ gboolean nerve_tokenizer_encode (const NerveTokenizer *t, const char *text, gssi
 gboolean nerve_tokenizer_encode_pieces (const NerveTokenizer *t, const char *text, gssize len,
                                         GPtrArray *pieces, GError **error);
 /* The text of n ids (control ids such as bos/eos decode to nothing, unk to " ⁇ ").
- * An id outside [0, vocab_size) is NERVE_ERROR_INVALID. Returns a new string. */
+ * An id outside [0, vocab_size) is NERVE_ERROR_INVALID. Returns a new string that is
+ * always valid UTF-8: byte pieces that spell invalid sequences give U+FFFD, and NUL
+ * bytes are dropped so the C string holds the whole text. */
 char *nerve_tokenizer_decode (const NerveTokenizer *t, const gint32 *ids, gsize n, GError **error);
 
 typedef struct {

@@ -193,7 +193,7 @@ dec (const NerveTokenizer *t, GArray *ids)
 static gboolean
 ids_equal (GArray *a, GArray *b)
 {
-  return a->len == b->len && memcmp (a->data, b->data, a->len * sizeof (gint32)) == 0;
+  return a->len == b->len && (a->len == 0 || memcmp (a->data, b->data, a->len * sizeof (gint32)) == 0);
 }
 
 static void
@@ -302,6 +302,16 @@ test_unknown_characters (void)
   g_autofree char *back2 = dec (bpe_bytes (), ids2);
   CU_ASSERT_STRING_EQUAL (back2, s);
   CU_ASSERT_EQUAL (nerve_tokenizer_piece_to_id (bpe_bytes (), "<0xF0>") != 0, TRUE);
+  /* byte pieces that spell invalid UTF-8 or a NUL still decode to clean text */
+  gint32 raw[] = { nerve_tokenizer_piece_to_id (bpe_bytes (), "<0xFF>"),
+                   nerve_tokenizer_piece_to_id (bpe_bytes (), "<0x00>"),
+                   nerve_tokenizer_piece_to_id (bpe_bytes (), "<0xE6>"),
+                   nerve_tokenizer_piece_to_id (bpe_bytes (), "a") };
+  g_autofree char *clean = nerve_tokenizer_decode (bpe_bytes (), raw, 4, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (clean);
+  CU_ASSERT_TRUE (g_utf8_validate (clean, -1, NULL));
+  CU_ASSERT_PTR_NOT_NULL (strstr (clean, "\xef\xbf\xbd"));
+  CU_ASSERT_TRUE (g_str_has_suffix (clean, "a"));
 }
 
 static void
@@ -397,6 +407,7 @@ test_invalid_utf8 (void)
   gboolean replaced = TRUE;
   g_autoptr (GArray) z = enc (unigram (), "a\0b", 3, &replaced);
   CU_ASSERT_FALSE (replaced);
+  CU_ASSERT_TRUE (z->len >= 2);
 
   /* random bytes: always encodes, ids in range, decodes */
   NerveRng rng;
