@@ -288,6 +288,7 @@ nerve_spm_train (const char *const *lines, const gsize *lens, gsize n, const Ner
       { "model_type", o->model_type },
       { "character_coverage", cov },
       { "input_sentence_size", "0" },
+      { "max_sentence_length", "4192" }, /* tokenizer.c drops longer lines first */
       { "normalization_rule_name", norm },
       { "byte_fallback", o->byte_fallback ? "true" : "false" },
       { "unk_id", std::to_string (o->unk_id) },

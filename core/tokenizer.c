@@ -192,6 +192,9 @@ check_options (const NerveTokenizerTrainOptions *o, GError **error)
   return bad == NULL;
 }
 
+/* SentencePiece's default max_sentence_length, in bytes (passed explicitly too) */
+#define MAX_LINE 4192
+
 static int
 cmp_gsize (gconstpointer a, gconstpointer b)
 {
@@ -224,7 +227,9 @@ nerve_tokenizer_train (const char *text_path, const NerveTokenizerTrainOptions *
   g_autofree char *fixed = repair_utf8 (raw, raw_len, &len, &changed);
   const char *text = fixed ? fixed : raw;
 
-  /* line starts and lengths, CR LF folded, empty lines dropped */
+  /* line starts and lengths, CR LF folded, empty lines dropped, and lines longer than
+   * SentencePiece's max_sentence_length dropped here (it would skip them anyway) so
+   * that max_sentences samples usable lines */
   g_autoptr (GArray) starts = g_array_new (FALSE, FALSE, sizeof (gsize));
   g_autoptr (GArray) lens = g_array_new (FALSE, FALSE, sizeof (gsize));
   for (gsize b = 0; b < len;) {
@@ -232,7 +237,7 @@ nerve_tokenizer_train (const char *text_path, const NerveTokenizerTrainOptions *
     gsize e = nl ? (gsize) (nl - text) : len, l = e - b;
     if (l > 0 && text[b + l - 1] == '\r')
       l--;
-    if (l > 0) {
+    if (l > 0 && l <= MAX_LINE) {
       g_array_append_val (starts, b);
       g_array_append_val (lens, l);
     }
@@ -240,8 +245,8 @@ nerve_tokenizer_train (const char *text_path, const NerveTokenizerTrainOptions *
   }
   gsize n = starts->len;
   if (n == 0) {
-    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: no sentences to train on (the file has no "
-                 "non-empty lines)", text_path);
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
+                 "%s: no sentences to train on (no non-empty line of at most %d bytes)", text_path, MAX_LINE);
     return NULL;
   }
 

@@ -632,6 +632,16 @@ test_training_options (void)
   CU_ASSERT_PTR_NULL (nerve_tokenizer_train (blank, &o, &err));
   expect_error (err, NERVE_ERROR_INVALID, "no sentences");
   g_clear_error (&err);
+  g_autofree char *long_line = g_strnfill (5000, 'a');
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (blank, long_line, -1, NULL));
+  CU_ASSERT_PTR_NULL (nerve_tokenizer_train (blank, &o, &err));
+  expect_error (err, NERVE_ERROR_INVALID, "at most 4192 bytes");
+  g_clear_error (&err);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (blank, "hello world\n", -1, NULL));
+  o.vocab_size = 5;
+  CU_ASSERT_PTR_NULL (nerve_tokenizer_train (blank, &o, &err));
+  expect_error (err, NERVE_ERROR_INVALID, "Vocabulary size is smaller than required_chars");
+  g_clear_error (&err);
 
   /* lowercase folds case; a pad id is honoured */
   nerve_tokenizer_train_options_init (&o);
