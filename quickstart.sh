@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libopenblas-dev libcunit1-dev
   dataset-fashion-mnist)
+PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 
 install_missing() {
   local missing=()

@@ -13,6 +13,7 @@
 #include "early-stop.h"
 #include "rng.h"
 #include "tensor.h"
+#include "tokenizer.h"
 #include "layers/activation.h"
 #include "layers/dense.h"
 #include "layers/embedding.h"
