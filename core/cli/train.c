@@ -30,13 +30,13 @@ nerve_cli_train (int argc, char **argv)
 {
   g_autofree char *out = NULL;
   gboolean resume = FALSE;
-  int epochs = 0, stop_after = 0, threads = (int) g_get_num_processors ();
+  int epochs = 0, stop_after = 0, threads = 1;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the trained model here (default: RECIPE-NAME.nerve)", "FILE" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from FILE.ckpt left by an interrupted run", NULL },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Override the recipe's epoch count", "N" },
     { "stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after, "Stop after N epochs in this run (continue later with --resume)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default: all cores)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default 1; more helps only large layers)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("RECIPE - train a model");
