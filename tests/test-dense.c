@@ -8,7 +8,8 @@
 static void
 test_gemm_matches_reference (void)
 {
-  const int shapes[][3] = { { 1, 1, 1 }, { 7, 5, 3 }, { 64, 33, 17 }, { 1, 512, 512 }, { 130, 70, 129 } };
+  const int shapes[][3] = { { 1, 1, 1 }, { 7, 5, 3 }, { 64, 33, 17 }, { 1, 512, 512 }, { 130, 70, 129 },
+                            { 7, 1, 5 }, { 33, 1, 64 }, { 1, 9, 1 }, { 1, 1, 300 } };
   for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++) {
@@ -17,11 +18,17 @@ test_gemm_matches_reference (void)
         float *C1 = nerve_alloc_floats ((gsize) M * N), *C2 = nerve_alloc_floats ((gsize) M * N);
         nerve_test_fill_f32 (A, (gsize) M * K, 1 + s, 1);
         nerve_test_fill_f32 (B, (gsize) K * N, 2 + s, 1);
-        nerve_test_fill_f32 (C1, (gsize) M * N, 3 + s, 1);
-        memcpy (C2, C1, sizeof (float) * M * N);
-        nerve_gemm (ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, 0.25f, C1, N);
-        nerve_gemm_ref (ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, 0.25f, C2, N);
-        nerve_assert_close ("gemm", C1, C2, (gsize) M * N, 1e-5);
+        for (int beta0 = 0; beta0 < 2; beta0++) {
+          /* beta 0 must ignore C even when it holds NaN */
+          nerve_test_fill_f32 (C1, (gsize) M * N, 3 + s, 1);
+          if (beta0)
+            C1[0] = NAN;
+          memcpy (C2, C1, sizeof (float) * M * N);
+          float beta = beta0 ? 0.0f : 0.25f;
+          nerve_gemm (ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, beta, C1, N);
+          nerve_gemm_ref (ta, tb, M, N, K, 0.5f, A, ta ? M : K, B, tb ? K : N, beta, C2, N);
+          nerve_assert_close ("gemm", C1, C2, (gsize) M * N, 1e-5);
+        }
         nerve_free_floats (A), nerve_free_floats (B), nerve_free_floats (C1), nerve_free_floats (C2);
       }
 }
