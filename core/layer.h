@@ -56,6 +56,11 @@ typedef struct {
   float *out;
   const float *dout;
   float *cache;
+  int max_batch;                        /* the batch the cache was sized for */
+  /* Nonzero in inference runners: the weights are the same as in the last call that
+   * saw this value, so weight-derived scratch kept in the cache may be reused. 0 in
+   * training runners: always recompute. */
+  guint weights_generation;
 } NerveLayerIO;
 
 typedef struct _NerveLayer NerveLayer;

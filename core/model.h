@@ -72,6 +72,10 @@ const float *nerve_runner_forward_seq (NerveRunner *r, const float *input, const
  * model's grads. Returns the gradient w.r.t. the input (owned by r) when the runner
  * was made with NERVE_RUNNER_INPUT_GRAD, else NULL. */
 const float *nerve_runner_backward (NerveRunner *r, const float *dout);
+/* Runners made without NERVE_RUNNER_GRADS assume the model's weights stay as they
+ * were at their first forward and may reuse values derived from them; call this after
+ * changing weights in place. */
+void nerve_runner_weights_changed (NerveRunner *r);
 /* The output of a named layer after forward, or NULL. */
 const float *nerve_runner_layer_output (NerveRunner *r, const char *name);
 

@@ -17,6 +17,7 @@ struct _NerveRunner {
   int batch;
   gboolean training;
   NerveRng *rng;
+  guint generation; /* see NerveLayerIO.weights_generation */
 };
 
 void
@@ -47,6 +48,7 @@ nerve_runner_new (NerveModel *m, int max_batch, guint flags, GError **error)
   r->model = nerve_model_ref (m);
   r->max_batch = max_batch;
   r->flags = flags;
+  r->generation = (flags & NERVE_RUNNER_GRADS) ? 0 : 1;
   r->out = g_new0 (float *, m->n_layers);
   r->cache = g_new0 (float *, m->n_layers);
   if (flags & NERVE_RUNNER_GRADS)
@@ -77,6 +79,7 @@ fill_io (NerveRunner *r, int i, NerveLayerIO *io)
   *io = (NerveLayerIO) {
     .batch = r->batch, .training = r->training, .rng = r->rng, .lengths = r->lengths,
     .out = r->out[i], .dout = r->dout ? r->dout[i] : NULL, .cache = r->cache[i],
+    .max_batch = r->max_batch, .weights_generation = r->generation,
   };
   for (int k = 0; k < l->n_inputs; k++) {
     int src = l->inputs[k];
@@ -137,4 +140,11 @@ nerve_runner_layer_output (NerveRunner *r, const char *name)
     if (g_str_equal (r->model->layers[i]->name, name))
       return r->out[i];
   return NULL;
+}
+
+void
+nerve_runner_weights_changed (NerveRunner *r)
+{
+  if (r->generation != 0 && ++r->generation == 0)
+    r->generation = 1;
 }

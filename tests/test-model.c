@@ -113,7 +113,34 @@ test_runner_gradients (void)
   nerve_free_floats (c.rnd);
 }
 
+/* Inference runners reuse weight-derived data (Winograd filter transforms) between
+ * calls; nerve_runner_weights_changed() makes them see new weights. */
+static void
+test_inference_runner_weight_changes (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveModel) m = nerve_model_new (
+    "{\"input\":[8,6,6],\"layers\":[{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":1}]}", &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  nerve_model_init_params (m, 3);
+  float *x = nerve_alloc_floats (2 * 288), *y1 = nerve_alloc_floats (2 * 288);
+  nerve_test_fill_f32 (x, 2 * 288, 5, 1);
+  g_autoptr (NerveRunner) r = nerve_runner_new (m, 2, 0, &err);
+  memcpy (y1, nerve_runner_forward (r, x, 2, FALSE, NULL), sizeof (float) * 2 * 288);
+  nerve_assert_close ("second call", nerve_runner_forward (r, x, 2, FALSE, NULL), y1, 2 * 288, 0);
+  for (gsize i = 0; i < m->n_floats; i++)
+    m->arena[i] *= 2; /* weights and bias doubled: output doubles */
+  nerve_runner_weights_changed (r);
+  const float *y2 = nerve_runner_forward (r, x, 2, FALSE, NULL);
+  for (int i = 0; i < 2 * 288; i++)
+    y1[i] *= 2;
+  nerve_assert_close ("after weights changed", y2, y1, 2 * 288, 1e-5);
+  nerve_free_floats (x);
+  nerve_free_floats (y1);
+}
+
 NERVE_TEST_MAIN ("model",
+                 { "inference runners see changed weights when told", test_inference_runner_weight_changes },
                  { "build an MLP from JSON", test_build_mlp },
                  { "bad architectures give clear errors", test_bad_architectures },
                  { "runner backward matches finite differences", test_runner_gradients })

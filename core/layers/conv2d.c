@@ -246,14 +246,14 @@ im2col_chunk (nreal *cols, nreal *pad, const nreal *x, const NerveConv2dGeom *g,
 
 static void
 conv2d_apply (nreal *y, gboolean accumulate, nreal *work, const nreal *x, const nreal *w,
-              const nreal *b, const NerveConv2dGeom *g, int N)
+              const nreal *b, const NerveConv2dGeom *g, int N, gboolean weights_unchanged)
 {
   if (nerve_conv2d_is_direct (g)) {
     direct_forward (y, accumulate, work, x, w, b, g, N);
     return;
   }
   if (nerve_winograd_applies (g)) {
-    NK (nerve_winograd_forward) (y, accumulate, work, x, w, b, g, N);
+    NK (nerve_winograd_forward) (y, accumulate, work, x, w, b, g, N, weights_unchanged);
     return;
   }
   const int ohw = g->OH * g->OW, Og = g->O / g->groups, Cg = g->C / g->groups;
@@ -309,7 +309,14 @@ NK (nerve_conv2d_forward) (nreal *y,        /* [N,O,OH,OW] */
                            const nreal *b,  /* [O] or NULL */
                            const NerveConv2dGeom *g, int N)
 {
-  conv2d_apply (y, FALSE, work, x, w, b, g, N);
+  conv2d_apply (y, FALSE, work, x, w, b, g, N, FALSE);
+}
+
+void
+NK (nerve_conv2d_forward_cached) (nreal *y, nreal *work, const nreal *x, const nreal *w, const nreal *b,
+                                  const NerveConv2dGeom *g, int N, gboolean weights_unchanged)
+{
+  conv2d_apply (y, FALSE, work, x, w, b, g, N, weights_unchanged);
 }
 
 void
@@ -319,7 +326,7 @@ NK (nerve_conv2d_forward_add) (nreal *y,        /* [N,O,OH,OW], accumulated */
                                const nreal *w,  /* [O,C/groups,kh,kw] */
                                const NerveConv2dGeom *g, int N)
 {
-  conv2d_apply (y, TRUE, work, x, w, NULL, g, N);
+  conv2d_apply (y, TRUE, work, x, w, NULL, g, N, FALSE);
 }
 
 void
@@ -524,18 +531,23 @@ conv2d_configure (NerveLayer *l, NerveCfg *cfg, GError **error)
   return TRUE;
 }
 
+/* The work area, then one slot recording the weights generation its weight-derived
+ * part (Winograd's filter transform) was computed for. */
 static gsize
 conv2d_cache_size (const NerveLayer *l, int batch)
 {
-  return nerve_conv2d_work_size (&((const Conv2d *) l)->g, batch);
+  return nerve_conv2d_work_size (&((const Conv2d *) l)->g, batch) + 16;
 }
 
 static void
 conv2d_forward (NerveLayer *l, NerveLayerIO *io)
 {
   Conv2d *c = (Conv2d *) l;
-  nerve_conv2d_forward (io->out, io->cache, io->in[0], l->params[0].data,
-                        c->bias ? l->params[1].data : NULL, &c->g, io->batch);
+  guint *stamp = (guint *) (io->cache + nerve_conv2d_work_size (&c->g, io->max_batch));
+  gboolean same = io->weights_generation != 0 && *stamp == io->weights_generation;
+  nerve_conv2d_forward_cached (io->out, io->cache, io->in[0], l->params[0].data,
+                               c->bias ? l->params[1].data : NULL, &c->g, io->batch, same);
+  *stamp = io->weights_generation;
 }
 
 static void

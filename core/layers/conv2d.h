@@ -77,6 +77,13 @@ nerve_conv2d_work_size (const NerveConv2dGeom *g, int N)
 void nerve_conv2d_forward (float *y, float *work, const float *x, const float *w, const float *b,
                            const NerveConv2dGeom *g, int N);
 /* y += conv(x, w), no bias (conv_transpose2d's input gradient). */
+/* Like forward; weights_unchanged: work holds what an earlier call with the same w
+ * derived from it (inference runners pass TRUE after their first call). */
+void nerve_conv2d_forward_cached (float *y, float *work, const float *x, const float *w, const float *b,
+                                  const NerveConv2dGeom *g, int N, gboolean weights_unchanged);
+void nerve_conv2d_forward_cached_f64 (double *y, double *work, const double *x, const double *w,
+                                      const double *b, const NerveConv2dGeom *g, int N,
+                                      gboolean weights_unchanged);
 void nerve_conv2d_forward_add (float *y, float *work, const float *x, const float *w,
                                const NerveConv2dGeom *g, int N);
 /* dx += convᵀ(dy, w); dw += dy ⋆ x; db += Σ dy. Any of dx, dw, db may be NULL

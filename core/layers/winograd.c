@@ -211,14 +211,16 @@ NK (nerve_winograd_forward) (nreal *y,        /* [N,O,OH,OW] */
                              const nreal *x,  /* [N,C,H,W] */
                              const nreal *w,  /* [O,C,3,3] */
                              const nreal *b,  /* [O] or NULL */
-                             const NerveConv2dGeom *g, int N)
+                             const NerveConv2dGeom *g, int N,
+                             gboolean filters_ready) /* work already holds w's transform */
 {
   const Tiles t = tiles_of (g);
   const int O = g->O, C = g->C, nb = nerve_winograd_chunk (g, N);
   const gsize OC = (gsize) O * C, Tmax = (gsize) nb * t.Ts;
   nreal *U = work, *V = U + 32 * OC, *M = V + 16 * (gsize) C * Tmax;
   nreal *P = M + 16 * (gsize) O * Tmax, *Q = P + 4 * t.PS;
-  filters_transform (U, w, O, C);
+  if (!filters_ready)
+    filters_transform (U, w, O, C);
   for (int n0 = 0; n0 < N; n0 += nb) {
     const int m = MIN (nb, N - n0);
     const gsize T = (gsize) m * t.Ts, OT = (gsize) O * T;

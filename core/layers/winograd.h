@@ -46,14 +46,17 @@ nerve_winograd_work_size (const NerveConv2dGeom *g, int N)
   return 32 * (gsize) g->O * g->C + 16 * T * ((gsize) g->C + g->O) + 8 * phase;
 }
 
-/* y = conv(x, w) + b, or y += conv(x, w) when accumulate (b unused then). */
+/* y = conv(x, w) + b, or y += conv(x, w) when accumulate (b unused then).
+ * filters_ready: work still holds w's transform from an earlier call (same w). */
 void nerve_winograd_forward (float *y, gboolean accumulate, float *work, const float *x,
-                             const float *w, const float *b, const NerveConv2dGeom *g, int N);
+                             const float *w, const float *b, const NerveConv2dGeom *g, int N,
+                             gboolean filters_ready);
 /* dx += convᵀ(dy, w), dw += dy ⋆ x; either may be NULL. */
 void nerve_winograd_backward (float *dx, float *dw, float *work, const float *dy, const float *x,
                               const float *w, const NerveConv2dGeom *g, int N);
 void nerve_winograd_forward_f64 (double *y, gboolean accumulate, double *work, const double *x,
-                                 const double *w, const double *b, const NerveConv2dGeom *g, int N);
+                                 const double *w, const double *b, const NerveConv2dGeom *g, int N,
+                                 gboolean filters_ready);
 void nerve_winograd_backward_f64 (double *dx, double *dw, double *work, const double *dy,
                                   const double *x, const double *w, const NerveConv2dGeom *g, int N);
 
