@@ -34,3 +34,4 @@
 #include "layers/conv_transpose2d.h"
 #include "layers/im2col.h"
 #include "layers/winograd.h"
+#include "textclass.h"
