@@ -35,3 +35,4 @@
 #include "layers/im2col.h"
 #include "layers/winograd.h"
 #include "textclass.h"
+#include "word2vec.h"
