@@ -116,7 +116,7 @@ typedef struct {
 static int
 draw_negative (const Train *t, NerveRng *rng)
 {
-  double u = nerve_rng_uniform (rng) * t->cdf[t->vocab - 1];
+  double u = (double) nerve_rng_uniform (rng) * t->cdf[t->vocab - 1];
   int lo = 0, hi = t->vocab - 1;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
@@ -191,7 +191,7 @@ worker_run (gpointer data)
             continue;
           float *v = t->in + (gsize) kept[j] * D;
           memset (grad, 0, sizeof (float) * D);
-          loss += sgns_pair (t, v, grad, kept[i], &rng, lr);
+          loss += (double) sgns_pair (t, v, grad, kept[i], &rng, lr);
           pairs++;
           for (int d = 0; d < D; d++)
             v[d] += grad[d];
@@ -258,7 +258,8 @@ nerve_word2vec_train (const NerveTokenCorpus *c, int vocab, const NerveWord2VecO
     acc += pow ((double) count[w], 0.75);
     t.cdf[w] = acc;
     double f = (double) count[w] / MAX (total, 1);
-    t.keep[w] = o->subsample > 0 && f > 0 ? (float) MIN (1.0, (sqrt (f / o->subsample) + 1) * o->subsample / f) : 1.0f;
+    double sub = (double) o->subsample;
+    t.keep[w] = sub > 0 && f > 0 ? (float) MIN (1.0, (sqrt (f / sub) + 1) * sub / f) : 1.0f;
   }
   g_free (count);
   NerveRng rng;
