@@ -14,6 +14,9 @@ struct _NerveTextClassifier {
   float *ids;     /* [max_batch, max_length] */
   int *lengths;   /* [max_batch] */
   GArray *scratch;
+  /* whole-call token store, kept between calls: ids of text i are
+   * all_ids[offsets[i] .. offsets[i] + counts[i]) */
+  GArray *all_ids, *offsets, *counts, *order;
 };
 
 void
@@ -26,8 +29,13 @@ nerve_text_classifier_free (NerveTextClassifier *c)
   g_strfreev (c->labels);
   nerve_free_floats (c->ids);
   g_free (c->lengths);
-  if (c->scratch)
+  if (c->scratch) {
     g_array_unref (c->scratch);
+    g_array_unref (c->all_ids);
+    g_array_unref (c->offsets);
+    g_array_unref (c->counts);
+    g_array_unref (c->order);
+  }
   nerve_model_unref (c->model);
   g_free (c);
 }
@@ -105,6 +113,10 @@ nerve_text_classifier_new (NerveModel *m, int max_batch, GError **error)
   c->ids = nerve_alloc_floats ((gsize) max_batch * c->max_length);
   c->lengths = g_new0 (int, max_batch);
   c->scratch = g_array_new (FALSE, FALSE, sizeof (gint32));
+  c->all_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  c->offsets = g_array_new (FALSE, FALSE, sizeof (gsize));
+  c->counts = g_array_new (FALSE, FALSE, sizeof (int));
+  c->order = g_array_new (FALSE, FALSE, sizeof (int));
   return g_steal_pointer (&c);
 }
 
@@ -138,26 +150,49 @@ nerve_text_classifier_tokenizer (const NerveTextClassifier *c)
   return c->tok;
 }
 
+static int
+cmp_by_count (gconstpointer a, gconstpointer b, gpointer counts)
+{
+  int x = ((const int *) counts)[*(const int *) a], y = ((const int *) counts)[*(const int *) b];
+  return x != y ? (x < y ? -1 : 1) : (*(const int *) a - *(const int *) b);
+}
+
 gboolean
 nerve_text_classifier_run (NerveTextClassifier *c, const char *const *texts, int n, float *probs,
                            NerveTextResult *results, GError **error)
 {
   const int T = c->max_length, L = c->n_labels;
+  /* Tokenize everything first, then batch texts of similar length together: the
+   * recurrent layers stop at the longest text of a batch. */
+  g_array_set_size (c->all_ids, 0);
+  g_array_set_size (c->offsets, n);
+  g_array_set_size (c->counts, n);
+  g_array_set_size (c->order, n);
+  int *counts = (int *) c->counts->data, *order = (int *) c->order->data;
+  for (int i = 0; i < n; i++) {
+    NerveTextResult *r = &results[i];
+    *r = (NerveTextResult) { 0 };
+    if (!nerve_tokenizer_encode (c->tok, texts[i], -1, c->scratch, &r->replaced, error))
+      return FALSE;
+    int len = (int) c->scratch->len;
+    r->truncated = len > T;
+    r->n_tokens = counts[i] = MIN (len, T);
+    g_array_index (c->offsets, gsize, i) = c->all_ids->len;
+    g_array_append_vals (c->all_ids, c->scratch->data, counts[i]);
+    order[i] = i;
+  }
+  if (n > c->max_batch)
+    g_qsort_with_data (order, n, sizeof (int), cmp_by_count, counts);
+  const gint32 *all = (const gint32 *) c->all_ids->data;
   for (int start = 0; start < n; start += c->max_batch) {
     const int nb = MIN (c->max_batch, n - start);
     memset (c->ids, 0, sizeof (float) * (gsize) nb * T);
     for (int i = 0; i < nb; i++) {
-      NerveTextResult *r = &results[start + i];
-      *r = (NerveTextResult) { 0 };
-      if (!nerve_tokenizer_encode (c->tok, texts[start + i], -1, c->scratch, &r->replaced, error))
-        return FALSE;
-      int len = (int) c->scratch->len;
-      r->truncated = len > T;
-      len = MIN (len, T);
-      r->n_tokens = len;
+      int k = order[start + i], len = counts[k];
+      const gint32 *ids = all + g_array_index (c->offsets, gsize, k);
       float *row = c->ids + (gsize) i * T;
       for (int t = 0; t < len; t++)
-        row[t] = (float) g_array_index (c->scratch, gint32, t);
+        row[t] = (float) ids[t];
       /* an empty text still gets an answer: one unknown token */
       if (len == 0) {
         row[0] = (float) nerve_tokenizer_unk_id (c->tok);
@@ -167,19 +202,20 @@ nerve_text_classifier_run (NerveTextClassifier *c, const char *const *texts, int
     }
     const float *logits = nerve_runner_forward_seq (c->runner, c->ids, c->lengths, nb, FALSE, NULL);
     for (int i = 0; i < nb; i++) {
+      const int k = order[start + i];
       const float *z = logits + (gsize) i * L;
       int best = 0;
       float mx = z[0], sum = 0;
-      for (int k = 1; k < L; k++)
-        if (z[k] > mx)
-          mx = z[k], best = k;
-      for (int k = 0; k < L; k++)
-        sum += expf (z[k] - mx);
-      results[start + i].label = best;
-      results[start + i].confidence = 1.0f / sum;
+      for (int j = 1; j < L; j++)
+        if (z[j] > mx)
+          mx = z[j], best = j;
+      for (int j = 0; j < L; j++)
+        sum += expf (z[j] - mx);
+      results[k].label = best;
+      results[k].confidence = 1.0f / sum;
       if (probs)
-        for (int k = 0; k < L; k++)
-          probs[(gsize) (start + i) * L + k] = expf (z[k] - mx) / sum;
+        for (int j = 0; j < L; j++)
+          probs[(gsize) k * L + j] = expf (z[j] - mx) / sum;
     }
   }
   return TRUE;
