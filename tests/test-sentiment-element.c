@@ -313,6 +313,7 @@ test_json_output (void)
     for (int i = 0; i < 4; i++) {
       g_autofree char *label = check_json_line (out->pdata[i], lines[i]);
       check_meta (bufs->pdata[i], lines[i]);
+      CU_ASSERT_STRING_EQUAL (label, gst_buffer_get_nerve_classification_meta (bufs->pdata[i])->label_name);
     }
     GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
     CU_ASSERT_PTR_NOT_NULL_FATAL (caps);
@@ -703,7 +704,7 @@ check_jsonl_file (const char *out_path, GPtrArray *units)
   CU_ASSERT_EQUAL_FATAL (g_strv_length (lines), units->len + 1); /* ends with a newline */
   for (guint i = 0; i < units->len; i++) {
     g_autofree char *line = g_strconcat (lines[i], "\n", NULL);
-    g_autofree char *label = check_json_line (line, units->pdata[i]);
+    g_free (check_json_line (line, units->pdata[i]));
   }
 }
 
