@@ -411,6 +411,32 @@ test_invalid_utf8_and_blank_units (void)
   gst_harness_teardown (h);
 }
 
+/* A line with no end in sight is cut at 64 KiB, between characters, and nothing is lost. */
+static void
+test_overlong_line (void)
+{
+  GString *in = g_string_new (NULL);
+  while (in->len < 70000)
+    g_string_append (in, "\xe2\x82\xac"); /* €: 3 bytes, so 65536 falls inside one */
+  GstHarness *h = harness (NULL);
+  push (h, in->str, (gssize) in->len, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
+  CU_ASSERT_EQUAL (gst_harness_buffers_in_queue (h), 1);
+  push_eos (h);
+  g_autoptr (GPtrArray) out = pull_texts (h, NULL);
+  CU_ASSERT_EQUAL_FATAL (out->len, 2);
+  g_autoptr (GString) joined = g_string_new (NULL);
+  for (guint i = 0; i < out->len; i++) {
+    const char *t = out->pdata[i];
+    CU_ASSERT_TRUE (g_utf8_validate (t, -1, NULL));
+    CU_ASSERT_PTR_NULL (strstr (t, "\xef\xbf\xbd")); /* no character was broken */
+    CU_ASSERT (strlen (t) <= 65536 + 1);
+    g_string_append_len (joined, t, (gssize) strlen (t) - 1);
+  }
+  CU_ASSERT_STRING_EQUAL (joined->str, in->str);
+  g_string_free (in, TRUE);
+  gst_harness_teardown (h);
+}
+
 static void
 test_max_length (void)
 {
@@ -821,6 +847,7 @@ main (int argc, char **argv)
     { "element messages", test_messages },
     { "invalid UTF-8 and blank units", test_invalid_utf8_and_blank_units },
     { "max-length truncates with one warning", test_max_length },
+    { "an over-long line is cut between characters", test_overlong_line },
     { "FLUSH drops, DISCONT and EOS finish the partial unit", test_flush_discont_eos },
     { "missing and corrupt models: element errors with the loader's message", test_model_errors },
     { "default model from NERVE_MODEL_PATH", test_default_model },
