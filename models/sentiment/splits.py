@@ -11,7 +11,8 @@ scripts). Nothing here is copied into the repository.
   IMDB      imdb/train.tsv.gz, the 25,000 data lines after the header, 0-based index i.
             Held out: the first 2,500 entries of a Fisher-Yates shuffle of 0..24999 made
             by nerve_rng_shuffle with nerve_rng_seed(1) (core/rng.c); train: the other
-            22,500. Both sets are used in file order.
+            22,500. Both sets are used in file order, and the file is sorted by label
+            (12,500 positive, then 12,500 negative): shuffle before SGD training.
 
 The generator below is core/rng.c bit for bit (xoshiro128** seeded by splitmix64);
 `splits.py --self-test` checks it against values printed by the C code, which
