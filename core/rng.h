@@ -1,4 +1,4 @@
-/* Deterministic random numbers (xoshiro128+ seeded by splitmix64): same seed, same
+/* Deterministic random numbers (xoshiro128** seeded by splitmix64): same seed, same
  * weights, same dropout masks and shuffles on every machine. */
 #pragma once
 #include <glib.h>
