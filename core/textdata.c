@@ -269,7 +269,9 @@ builder_finish (Builder *b, const NerveTextLoadOptions *o, GError **error)
 static char *
 clean_line (Builder *b, const char *s, gsize len)
 {
-  char *tmp = g_strndup (s, len);
+  char *tmp = g_malloc (len + 1);
+  memcpy (tmp, s, len);
+  tmp[len] = 0;
   for (gsize i = 0; i < len; i++)
     if (!tmp[i])
       tmp[i] = ' ';
@@ -419,21 +421,23 @@ typedef struct {
 
 /* A header is a first line whose tab-separated fields include "label" and "text". */
 static gboolean
-tsv_header (const char *line, TsvLayout *t)
+tsv_header (const char *line, TsvLayout *out)
 {
   if (!strchr (line, '\t'))
     return FALSE;
   g_auto (GStrv) f = g_strsplit (line, "\t", 64);
-  t->ncols = (int) g_strv_length (f);
-  t->label_col = t->text_col = -1;
-  for (int i = 0; i < t->ncols; i++) {
+  TsvLayout t = { -1, -1, (int) g_strv_length (f) };
+  for (int i = 0; i < t.ncols; i++) {
     g_strstrip (f[i]);
-    if (g_ascii_strcasecmp (f[i], "label") == 0 && t->label_col < 0)
-      t->label_col = i;
-    else if (g_ascii_strcasecmp (f[i], "text") == 0 && t->text_col < 0)
-      t->text_col = i;
+    if (g_ascii_strcasecmp (f[i], "label") == 0 && t.label_col < 0)
+      t.label_col = i;
+    else if (g_ascii_strcasecmp (f[i], "text") == 0 && t.text_col < 0)
+      t.text_col = i;
   }
-  return t->label_col >= 0 && t->text_col >= 0;
+  if (t.label_col < 0 || t.text_col < 0)
+    return FALSE;
+  *out = t;
+  return TRUE;
 }
 
 static NerveTextFormat
