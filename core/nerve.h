@@ -35,3 +35,5 @@
 #include "layers/conv_transpose2d.h"
 #include "layers/im2col.h"
 #include "layers/winograd.h"
+#include "textclass.h"
+#include "word2vec.h"
