@@ -15,6 +15,7 @@ nerve_dataset_free (NerveDataset *d)
     return;
   nerve_free_floats (d->x);
   g_free (d->y);
+  g_free (d->lengths);
   g_strfreev (d->labels);
   g_free (d);
 }
@@ -128,6 +129,14 @@ nerve_dataset_split (NerveDataset *d, int count, guint64 seed, GError **error)
   int *y = g_new (int, keep);
   nerve_dataset_gather (d, perm, keep, x, y);
   nerve_dataset_gather (d, perm + keep, count, v->x, v->y);
+  if (d->lengths) {
+    int *len = g_new (int, keep);
+    v->lengths = g_new (int, count);
+    nerve_dataset_gather_lengths (d, perm, keep, len);
+    nerve_dataset_gather_lengths (d, perm + keep, count, v->lengths);
+    g_free (d->lengths);
+    d->lengths = len;
+  }
   nerve_free_floats (d->x);
   g_free (d->y);
   d->x = x;
@@ -153,4 +162,15 @@ nerve_dataset_gather (const NerveDataset *d, const int *idx, int count, float *x
     if (y_out)
       y_out[i] = d->y[idx[i]];
   }
+}
+
+int
+nerve_dataset_gather_lengths (const NerveDataset *d, const int *idx, int count, int *lengths_out)
+{
+  int T = d->shape.dim[0], max = 0;
+  for (int i = 0; i < count; i++) {
+    lengths_out[i] = d->lengths ? CLAMP (d->lengths[idx[i]], 0, T) : T;
+    max = MAX (max, lengths_out[i]);
+  }
+  return max;
 }

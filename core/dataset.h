@@ -12,6 +12,7 @@ typedef struct {
   NerveShape shape;  /* per-sample input shape */
   gsize stride;      /* floats per sample = numel(shape) */
   float *x;          /* [n, shape] */
+  int *lengths;      /* [n] valid steps of the leading (time) dimension, or NULL = all */
   int *y;            /* [n] class ids */
   int n_classes;
   char **labels;     /* n_classes names or NULL */
@@ -29,6 +30,8 @@ NerveDataset *nerve_dataset_split (NerveDataset *d, int count, guint64 seed, GEr
 void nerve_dataset_normalize (NerveDataset *d, float mean, float std);
 /* Copies the samples idx[0..count) into x_out/y_out (a batch). */
 void nerve_dataset_gather (const NerveDataset *d, const int *idx, int count, float *x_out, int *y_out);
+/* Their lengths into lengths_out; returns the largest (shape.dim[0] without lengths). */
+int nerve_dataset_gather_lengths (const NerveDataset *d, const int *idx, int count, int *lengths_out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveDataset, nerve_dataset_free)
 

@@ -29,6 +29,7 @@
 #include "layers/rnn-common.h"
 #include "recipe.h"
 #include "train.h"
+#include "textdata.h"
 #include "layers/conv1d.h"
 #include "layers/conv2d.h"
 #include "layers/conv_transpose2d.h"

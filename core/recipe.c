@@ -9,6 +9,14 @@ typedef struct {
 static const Known known[] = {
   { "model", "architecture" }, { "model", "task" },
   { "data", "format" }, { "data", "path" }, { "data", "validation" }, { "data", "mean" }, { "data", "std" },
+  { "data", "root" }, { "data", "phrases" }, { "data", "fine_grained" }, { "data", "dedup" }, { "data", "labels" },
+  { "data", "validation_path" }, { "data", "validation_fraction" }, { "data", "test_path" },
+  { "data", "test_format" }, { "data", "test_fraction" }, { "data", "test_seed" },
+  { "text", "max_length" },
+  { "tokenizer", "vocab_size" }, { "tokenizer", "model_type" }, { "tokenizer", "lowercase" },
+  { "tokenizer", "normalization" }, { "tokenizer", "character_coverage" }, { "tokenizer", "byte_fallback" },
+  { "tokenizer", "max_sentences" }, { "tokenizer", "seed" }, { "tokenizer", "corpus" },
+  { "tokenizer", "corpus_max_lines" },
   { "train", "epochs" }, { "train", "batch" }, { "train", "seed" }, { "train", "augment" },
   { "optimizer", "type" }, { "optimizer", "lr" }, { "optimizer", "momentum" }, { "optimizer", "nesterov" },
   { "optimizer", "weight_decay" }, { "optimizer", "l1" }, { "optimizer", "beta1" }, { "optimizer", "beta2" },
@@ -83,6 +91,120 @@ get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, 
   return TRUE;
 }
 
+static gboolean
+get_bool (GKeyFile *kf, const char *path, const char *g, const char *k, gboolean *v, GError **error)
+{
+  if (!g_key_file_has_key (kf, g, k, NULL))
+    return TRUE;
+  g_autoptr (GError) e = NULL;
+  gboolean b = g_key_file_get_boolean (kf, g, k, &e);
+  if (e) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [%s] %s must be true or false", path, g, k);
+    return FALSE;
+  }
+  *v = b;
+  return TRUE;
+}
+
+static gboolean
+get_format (GKeyFile *kf, const char *path, const char *k, NerveTextFormat *f, GError **error)
+{
+  g_autofree char *v = g_key_file_get_string (kf, "data", k, NULL);
+  if (v && (!nerve_text_format_parse (v, f, NULL) || *f == NERVE_TEXT_FORMAT_AUTO)) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] %s must be tsv, sst2 or sst-trees", path, k);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* [data] keys of text tasks, [text] and [tokenizer]. */
+static gboolean
+load_text_keys (GKeyFile *kf, NerveRecipe *r, const char *dir, GError **error)
+{
+  const char *path = r->path;
+  g_autofree char *root = g_key_file_get_string (kf, "data", "root", NULL);
+  r->data_root = !root ? g_strdup (dir) : g_path_is_absolute (root) ? g_strdup (root) : g_build_filename (dir, root, NULL);
+  nerve_text_format_parse (r->data_format, &r->text_format, NULL);
+  r->test_format = r->text_format;
+  r->phrases = FALSE;
+  r->validation_fraction = 0.1;
+  r->test_seed = 1;
+  r->max_length = 64;
+  r->labels = g_key_file_get_string_list (kf, "data", "labels", NULL, NULL);
+  r->validation_path = g_key_file_get_string (kf, "data", "validation_path", NULL);
+  r->test_path = g_key_file_get_string (kf, "data", "test_path", NULL);
+  r->corpus = g_key_file_get_string_list (kf, "tokenizer", "corpus", NULL, NULL);
+  if (!get_bool (kf, path, "data", "phrases", &r->phrases, error) ||
+      !get_bool (kf, path, "data", "fine_grained", &r->fine_grained, error))
+    return FALSE;
+  r->dedup = r->phrases;
+  NerveTokenizerTrainOptions *t = &r->tokenizer;
+  nerve_tokenizer_train_options_init (t);
+  int seed = 0;
+  if (!get_bool (kf, path, "data", "dedup", &r->dedup, error) ||
+      !get_format (kf, path, "test_format", &r->test_format, error) ||
+      !get_double (kf, path, "data", "validation_fraction", 1e-6, 0.999999, &r->validation_fraction, error) ||
+      !get_double (kf, path, "data", "test_fraction", 1e-6, 0.999999, &r->test_fraction, error) ||
+      !get_int (kf, path, "data", "test_seed", 0, G_MAXINT, &r->test_seed, error) ||
+      !get_int (kf, path, "text", "max_length", 1, 1 << 16, &r->max_length, error) ||
+      !get_int (kf, path, "tokenizer", "vocab_size", 2, 1 << 20, &t->vocab_size, error) ||
+      !get_bool (kf, path, "tokenizer", "lowercase", &t->lowercase, error) ||
+      !get_bool (kf, path, "tokenizer", "byte_fallback", &t->byte_fallback, error) ||
+      !get_float (kf, path, "tokenizer", "character_coverage", 0.5, 1, &t->character_coverage, error) ||
+      !get_int (kf, path, "tokenizer", "max_sentences", 0, G_MAXINT, &t->max_sentences, error) ||
+      !get_int (kf, path, "tokenizer", "seed", 0, G_MAXINT, &seed, error) ||
+      !get_int (kf, path, "tokenizer", "corpus_max_lines", 0, G_MAXINT, &r->corpus_max_lines, error))
+    return FALSE;
+  t->seed = (guint32) seed;
+  if (r->labels && g_strv_length (r->labels) < 2) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] labels must name at least 2 classes", path);
+    return FALSE;
+  }
+  if (r->phrases && r->text_format != NERVE_TEXT_FORMAT_SST_TREES) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] phrases needs format = sst-trees", path);
+    return FALSE;
+  }
+  if (r->test_path && r->test_fraction > 0) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] has both test_path and test_fraction", path);
+    return FALSE;
+  }
+  r->tok_strings[0] = g_key_file_get_string (kf, "tokenizer", "model_type", NULL);
+  r->tok_strings[1] = g_key_file_get_string (kf, "tokenizer", "normalization", NULL);
+  if (r->tok_strings[0])
+    t->model_type = r->tok_strings[0];
+  if (r->tok_strings[1])
+    t->normalization = r->tok_strings[1];
+  return TRUE;
+}
+
+/* Keys that only one kind of task reads are errors in the other. */
+static gboolean
+check_task_keys (GKeyFile *kf, const NerveRecipe *r, GError **error)
+{
+  static const char *const image_only[] = { "validation", "mean", "std", NULL };
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++) {
+    gboolean text_key = g_str_equal (known[i].group, "text") || g_str_equal (known[i].group, "tokenizer") ||
+                        (g_str_equal (known[i].group, "data") && !g_str_equal (known[i].key, "format") &&
+                         !g_str_equal (known[i].key, "path") && !g_strv_contains (image_only, known[i].key));
+    gboolean image_key = g_str_equal (known[i].group, "data") && g_strv_contains (image_only, known[i].key);
+    if ((r->text ? image_key : text_key) && g_key_file_has_key (kf, known[i].group, known[i].key, NULL)) {
+      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [%s] %s does not apply to task %s%s", r->path,
+                   known[i].group, known[i].key, r->task,
+                   g_str_equal (known[i].key, "validation") ? " (use validation_fraction or validation_path)" : "");
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+char *
+nerve_recipe_data_path (const NerveRecipe *r, const char *path)
+{
+  if (g_path_is_absolute (path))
+    return g_strdup (path);
+  return g_build_filename (r->data_root ? r->data_root : ".", path, NULL);
+}
+
 void
 nerve_recipe_free (NerveRecipe *r)
 {
@@ -93,6 +215,13 @@ nerve_recipe_free (NerveRecipe *r)
   g_free (r->task);
   g_free (r->data_format);
   g_free (r->data_path);
+  g_free (r->data_root);
+  g_strfreev (r->labels);
+  g_free (r->validation_path);
+  g_free (r->test_path);
+  g_strfreev (r->corpus);
+  g_free (r->tok_strings[0]);
+  g_free (r->tok_strings[1]);
   g_free (r);
 }
 
@@ -126,11 +255,21 @@ nerve_recipe_load (const char *path, GError **error)
     r->task = g_strdup ("classify");
   r->data_format = g_key_file_get_string (kf, "data", "format", NULL);
   r->data_path = g_key_file_get_string (kf, "data", "path", NULL);
-  if (!r->data_format || !g_str_equal (r->data_format, "idx") || !r->data_path) {
+  r->text = g_str_equal (r->task, "sentiment") || g_str_equal (r->task, "text-classify");
+  if (!r->text && !g_str_equal (r->task, "classify")) {
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
-                 "%s: [data] needs format = idx and a path (other formats arrive with their tasks)", path);
+                 "%s: [model] task '%s' is not classify, sentiment or text-classify", path, r->task);
     return NULL;
   }
+  if (!r->data_path || !r->data_format ||
+      (r->text ? !g_strv_contains ((const char *const[]) { "tsv", "sst2", "sst-trees", NULL }, r->data_format)
+               : !g_str_equal (r->data_format, "idx"))) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] needs a path and format = %s for task %s",
+                 path, r->text ? "tsv, sst2 or sst-trees" : "idx", r->task);
+    return NULL;
+  }
+  if (!check_task_keys (kf, r, error) || (r->text && !load_text_keys (kf, r, dir, error)))
+    return NULL;
   r->validation = 5000;
   r->mean = 0;
   r->std = 1;

@@ -2,6 +2,8 @@
  * optimizer, schedule, regularisation, epochs and early stopping. Unknown groups or
  * keys are errors, so a typo never silently trains with a default. */
 #pragma once
+#include "textdata.h"
+#include "tokenizer.h"
 #include "train.h"
 
 G_BEGIN_DECLS
@@ -16,9 +18,32 @@ typedef struct {
   float mean, std;      /* [data] normalisation applied to inputs, stored in the model */
   NerveTrainConfig train;
   float lr;
+
+  /* Text tasks (task = sentiment or text-classify; data formats tsv, sst2, sst-trees).
+   * Data paths are relative to data_root, itself relative to the recipe. */
+  gboolean text;             /* a text task */
+  char *data_root;           /* [data] root, resolved; default: the recipe's folder */
+  NerveTextFormat text_format;
+  gboolean phrases;          /* [data] phrases: SST trees, train on every phrase */
+  gboolean fine_grained;     /* [data] fine_grained: SST's 5 classes, not binary */
+  gboolean dedup;            /* [data] dedup: drop repeated training texts (default on with phrases) */
+  char **labels;             /* [data] labels: names for integer labels, or NULL */
+  char *validation_path;     /* [data] validation_path, or NULL */
+  double validation_fraction;/* [data] validation_fraction: held out of train (default 0.1) */
+  char *test_path;           /* [data] test_path: reported after training, never used for selection */
+  NerveTextFormat test_format; /* [data] test_format (default: format) */
+  double test_fraction;      /* [data] test_fraction: held out of train first, by test_seed */
+  int test_seed;             /* [data] test_seed (default 1) */
+  int max_length;            /* [text] max_length: tokens per text (default 64) */
+  NerveTokenizerTrainOptions tokenizer; /* [tokenizer] vocab_size, model_type, lowercase, ... */
+  char **corpus;             /* [tokenizer] corpus: extra text files, one text per line */
+  int corpus_max_lines;      /* [tokenizer] corpus_max_lines: lines read per corpus file (0 = all) */
+  char *tok_strings[2];      /* owned model_type and normalization */
 } NerveRecipe;
 
 NerveRecipe *nerve_recipe_load (const char *path, GError **error);
+/* A data path of the recipe: absolute paths as they are, others under data_root. */
+char *nerve_recipe_data_path (const NerveRecipe *r, const char *path);
 void nerve_recipe_free (NerveRecipe *r);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveRecipe, nerve_recipe_free)

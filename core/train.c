@@ -45,6 +45,39 @@ check_compatible (NerveModel *m, const NerveDataset *d, GError **error)
   return TRUE;
 }
 
+static int
+compare_u64 (const void *a, const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Sorts v[0..n) by lengths[v[i]], ties by v[i]; keys is scratch [n]. */
+static void
+sort_slice_by_length (int *v, int n, const int *lengths, guint64 *keys)
+{
+  for (int i = 0; i < n; i++)
+    keys[i] = ((guint64) (guint32) MAX (lengths[v[i]], 0) << 32) | (guint32) v[i];
+  qsort (keys, (gsize) n, sizeof *keys, compare_u64);
+  for (int i = 0; i < n; i++)
+    v[i] = (int) (keys[i] & 0xffffffffu);
+}
+
+/* 0..n-1, sorted by length when the data has lengths. */
+static int *
+sort_by_length (const NerveDataset *d)
+{
+  int *v = g_new (int, MAX (d->n, 1));
+  for (int i = 0; i < d->n; i++)
+    v[i] = i;
+  if (d->lengths) {
+    guint64 *keys = g_new (guint64, MAX (d->n, 1));
+    sort_slice_by_length (v, d->n, d->lengths, keys);
+    g_free (keys);
+  }
+  return v;
+}
+
 gboolean
 nerve_evaluate_classifier (NerveModel *m, const NerveDataset *d, int batch, NerveEvalResult *res,
                            GError **error)
@@ -58,16 +91,15 @@ nerve_evaluate_classifier (NerveModel *m, const NerveDataset *d, int batch, Nerv
   int C = d->n_classes;
   res->n_classes = C;
   res->confusion = g_new0 (int, (gsize) C * C);
-  int *idx = g_new (int, batch), *y = g_new (int, batch);
+  int *order = sort_by_length (d), *y = g_new (int, batch), *len = g_new (int, batch);
   float *x = nerve_alloc_floats ((gsize) batch * d->stride);
   double loss = 0;
   int correct = 0;
   for (int start = 0; start < d->n; start += batch) {
     int nb = MIN (batch, d->n - start);
-    for (int i = 0; i < nb; i++)
-      idx[i] = start + i;
-    nerve_dataset_gather (d, idx, nb, x, y);
-    const float *out = nerve_runner_forward (r, x, nb, FALSE, NULL);
+    nerve_dataset_gather (d, order + start, nb, x, y);
+    nerve_dataset_gather_lengths (d, order + start, nb, len);
+    const float *out = nerve_runner_forward_seq (r, x, d->lengths ? len : NULL, nb, FALSE, NULL);
     loss += nerve_cross_entropy (NULL, out, y, NULL, nb, C, 1.0f) * nb;
     for (int i = 0; i < nb; i++) {
       int p = argmax (out + (gsize) i * C, C);
@@ -77,7 +109,8 @@ nerve_evaluate_classifier (NerveModel *m, const NerveDataset *d, int batch, Nerv
   }
   res->loss = loss / d->n;
   res->accuracy = (double) correct / d->n;
-  g_free (idx);
+  g_free (order);
+  g_free (len);
   g_free (y);
   nerve_free_floats (x);
   return TRUE;
@@ -202,27 +235,54 @@ nerve_train_classifier (NerveModel *m, const NerveDataset *train, const NerveDat
       memcpy (best, b->arena, m->n_floats * sizeof (float));
   }
 
-  int *perm = g_new (int, train->n), *y = g_new (int, B);
+  int *perm = g_new (int, train->n), *y = g_new (int, B), *len = g_new (int, B);
+  int *order = g_new (int, batches);
+  guint64 *keys = train->lengths ? g_new (guint64, (gsize) B * NERVE_TRAIN_BUCKET_WINDOW) : NULL;
   float *x = nerve_alloc_floats ((gsize) B * train->stride);
   float *dlogits = nerve_alloc_floats ((gsize) B * C);
   g_autoptr (GTimer) timer = g_timer_new ();
   gint64 items_done = 0, items_total = (gint64) train->n * (cfg->epochs - first_epoch);
 
+  if (cfg->baseline_first && first_epoch == 0) {
+    NerveEvalResult ev;
+    if (!nerve_evaluate_classifier (m, val, MIN (B * 4, 1024), &ev, error))
+      goto out;
+    nerve_eval_result_clear (&ev);
+    nerve_early_stop_update (&es, (float) ev.accuracy, 0, NULL);
+    if (cfg->out && !nerve_model_save (m, cfg->out, error))
+      goto out;
+    if (progress) {
+      NerveTrainProgress p = { .phase = NERVE_TRAIN_EPOCH_END, .epoch = 0, .epochs = cfg->epochs,
+                               .val_loss = ev.loss, .val_acc = ev.accuracy, .improved = TRUE,
+                               .train_loss = NAN, .train_acc = NAN };
+      progress (&p, user_data);
+    }
+  }
   for (int epoch = first_epoch; epoch < cfg->epochs; epoch++) {
     NerveRng rng;
     nerve_rng_seed (&rng, cfg->seed * 1000003u + (guint64) epoch);
     for (int i = 0; i < train->n; i++)
       perm[i] = i;
     nerve_rng_shuffle (&rng, perm, train->n);
+    for (int b = 0; b < batches; b++)
+      order[b] = b;
+    if (train->lengths) {
+      int w = B * NERVE_TRAIN_BUCKET_WINDOW;
+      for (int s = 0; s < train->n; s += w)
+        sort_slice_by_length (perm + s, MIN (w, train->n - s), train->lengths, keys);
+      nerve_rng_shuffle (&rng, order, batches);
+    }
     double loss_sum = 0;
     gint64 correct = 0, seen = 0;
     NerveTrainProgress p = { .phase = NERVE_TRAIN_BATCH, .epoch = epoch + 1, .epochs = cfg->epochs, .batches = batches };
     for (int bi = 0; bi < batches; bi++) {
-      int nb = MIN (B, train->n - bi * B);
-      nerve_dataset_gather (train, perm + (gsize) bi * B, nb, x, y);
+      const int *bidx = perm + (gsize) order[bi] * B;
+      int nb = MIN (B, train->n - order[bi] * B);
+      nerve_dataset_gather (train, bidx, nb, x, y);
+      nerve_dataset_gather_lengths (train, bidx, nb, len);
       if (cfg->augment_flip)
         flip_batch (x, nb, &train->shape, &rng);
-      const float *out = nerve_runner_forward (r, x, nb, TRUE, &rng);
+      const float *out = nerve_runner_forward_seq (r, x, train->lengths ? len : NULL, nb, TRUE, &rng);
       memset (dlogits, 0, (gsize) nb * C * sizeof (float));
       float loss = nerve_cross_entropy (dlogits, out, y, cfg->class_weights, nb, C, 1.0f);
       if (!isfinite (loss)) {
@@ -282,5 +342,8 @@ out:
   nerve_free_floats (dlogits);
   g_free (perm);
   g_free (y);
+  g_free (len);
+  g_free (order);
+  g_free (keys);
   return ok;
 }

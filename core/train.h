@@ -24,6 +24,8 @@ typedef struct {
   gboolean resume;             /* continue from checkpoint if it exists */
   int stop_after;              /* end this run after so many epochs (0 = run them all);
                                 * resuming later continues as if never stopped */
+  gboolean baseline_first;     /* validate the starting weights first (fine-tuning): they stay
+                                * the best, and are written to out, unless an epoch beats them */
 } NerveTrainConfig;
 
 typedef enum {
@@ -46,7 +48,13 @@ typedef struct {
 typedef void (*NerveTrainProgressFn) (const NerveTrainProgress *p, gpointer user_data);
 
 /* Trains m in place (it ends holding the best weights). Returns FALSE with error on
- * bad configuration, data/model mismatch, I/O failure or a non-finite loss. */
+ * bad configuration, data/model mismatch, I/O failure or a non-finite loss.
+ * Sequence data (train->lengths set) goes through nerve_runner_forward_seq, and its
+ * batches are bucketed by length: each epoch's shuffled order is sorted by length
+ * within windows of NERVE_TRAIN_BUCKET_WINDOW batches, then the batches are shuffled,
+ * so a batch holds sequences of similar length and recurrent layers stop at the
+ * batch's longest one. Everything stays a function of (seed, epoch). */
+#define NERVE_TRAIN_BUCKET_WINDOW 50
 gboolean nerve_train_classifier (NerveModel *m, const NerveDataset *train, const NerveDataset *val,
                                  const NerveTrainConfig *cfg, NerveTrainProgressFn progress,
                                  gpointer user_data, GError **error);
@@ -57,7 +65,8 @@ typedef struct {
   int *confusion;   /* [n_classes * n_classes], row = true class, column = predicted */
 } NerveEvalResult;
 
-/* Eval-mode forward over the whole dataset in batches. */
+/* Eval-mode forward over the whole dataset in batches (sequences sorted by length,
+ * which changes nothing but the speed). */
 gboolean nerve_evaluate_classifier (NerveModel *m, const NerveDataset *d, int batch,
                                     NerveEvalResult *result, GError **error);
 void nerve_eval_result_clear (NerveEvalResult *r);

@@ -1,6 +1,7 @@
 /* LSTM and GRU: backward vs finite differences (double), the optimized forward vs
  * the naive reference, PyTorch nn.LSTM / nn.GRU fixtures with packed sequences,
  * streaming steps vs the full forward, and the classes through the model graph. */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -437,6 +438,71 @@ test_step_kernel_batch (void)
   }
 }
 
+/* A batch whose longest sequence is shorter than T stops its time loops there: the
+ * same data padded with a garbage tail to T=7 gives exactly the outputs and gradients
+ * of T=3, zeros past the end (over a NaN-filled output buffer) and no dx there. */
+static void
+test_padded_tail_is_free (void)
+{
+  static const int lengths[] = { 2, 3, 1 };
+  const int N = 3, Ts = 3, Tl = 7, F = 4, H = 5;
+  for (int cell = 0; cell < 2; cell++)
+    for (int v = 0; v < 2; v++) {
+      NerveRnnShape ss = { .batch = N, .time = Ts, .in = F, .hidden = H, .layers = 2, .dirs = 2, .seq_out = v == 0 };
+      NerveRnnShape sl = ss;
+      sl.time = Tl;
+      gsize ys = N * nerve_rnn_out_size (&ss), yl = N * nerve_rnn_out_size (&sl), DH = 2 * H;
+      double *xs = g_new (double, N * Ts * F), *xl = g_new (double, N * Tl * F);
+      double *outs = g_new (double, ys), *outl = g_new (double, yl), *dos = g_new (double, ys), *dol = g_new (double, yl);
+      double *dxs = g_new0 (double, N * Ts * F), *dxl = g_new0 (double, N * Tl * F);
+      double *cs = g_new0 (double, nerve_rnn_cache_size (cell, &ss)), *cl = g_new0 (double, nerve_rnn_cache_size (cell, &sl));
+      double *p[16], *gs[16], *gl[16];
+      nerve_test_fill_f64 (xl, N * Tl * F, 3, 1);
+      nerve_test_fill_f64 (dol, yl, 4, 1);
+      for (int n = 0; n < N; n++) {
+        memcpy (xs + n * Ts * F, xl + n * Tl * F, sizeof (double) * Ts * F);
+        if (v == 0)
+          memcpy (dos + n * Ts * DH, dol + n * Tl * DH, sizeof (double) * Ts * DH);
+      }
+      if (v == 1)
+        memcpy (dos, dol, sizeof (double) * ys);
+      for (int i = 0; i < 16; i++) {
+        gsize sz = param_size (cell, &ss, i / 8, i % 4);
+        p[i] = g_new (double, sz), gs[i] = g_new0 (double, sz), gl[i] = g_new0 (double, sz);
+        nerve_test_fill_f64 (p[i], sz, 50 + i, 0.5);
+      }
+      for (gsize i = 0; i < yl; i++)
+        outl[i] = NAN;
+      nerve_rnn_forward_f64 (cell, outs, cs, xs, lengths, (const double *const *) p, &ss);
+      nerve_rnn_forward_f64 (cell, outl, cl, xl, lengths, (const double *const *) p, &sl);
+      nerve_rnn_backward_f64 (cell, dxs, gs, cs, dos, lengths, (const double *const *) p, &ss);
+      nerve_rnn_backward_f64 (cell, dxl, gl, cl, dol, lengths, (const double *const *) p, &sl);
+      double worst = 0;
+      for (int n = 0; n < N; n++) {
+        for (int t = 0; t < (v == 0 ? Tl : 1); t++)
+          for (gsize k = 0; k < DH; k++) {
+            double a = v == 0 ? outl[(n * Tl + t) * DH + k] : outl[n * DH + k];
+            double b = v == 0 ? (t < Ts ? outs[(n * Ts + t) * DH + k] : 0) : outs[n * DH + k];
+            worst = MAX (worst, isnan (a) ? INFINITY : fabs (a - b));
+          }
+        for (int t = 0; t < Tl; t++)
+          for (int f = 0; f < F; f++)
+            worst = MAX (worst, fabs (dxl[(n * Tl + t) * F + f] - (t < Ts ? dxs[(n * Ts + t) * F + f] : 0)));
+      }
+      for (int i = 0; i < 16; i++)
+        for (gsize k = 0; k < param_size (cell, &ss, i / 8, i % 4); k++)
+          worst = MAX (worst, fabs (gs[i][k] - gl[i][k]));
+      if (worst > 1e-13)
+        fprintf (stderr, "  %s %s: padded tail differs by %g\n", cell_names[cell], v ? "last" : "seq", worst);
+      CU_ASSERT (worst <= 1e-13);
+      for (int i = 0; i < 16; i++)
+        g_free (p[i]), g_free (gs[i]), g_free (gl[i]);
+      double *all[] = { xs, xl, outs, outl, dos, dol, dxs, dxl, cs, cl };
+      for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
+        g_free (all[i]);
+    }
+}
+
 NERVE_TEST_MAIN ("rnn",
                  { "lstm backward vs finite differences", test_lstm_finite_differences },
                  { "gru backward vs finite differences", test_gru_finite_differences },
@@ -447,4 +513,5 @@ NERVE_TEST_MAIN ("rnn",
                  { "graph: bad configs give clear errors", test_graph_bad_configs },
                  { "graph: runner forward and gradients", test_graph_runner },
                  { "step equals the full forward", test_step_matches_forward },
-                 { "step kernel over a batch", test_step_kernel_batch })
+                 { "step kernel over a batch", test_step_kernel_batch },
+                 { "a padded tail changes nothing and costs nothing", test_padded_tail_is_free })

@@ -171,8 +171,184 @@ test_recipes (void)
   recipe_error ("not a key file", "r.recipe");
 }
 
+/* ---- sequences: token ids with lengths, bucketed batches ---- */
+
+static const char *seq_arch =
+  "{\"input\":[10],\"layers\":[{\"type\":\"embedding\",\"vocab\":6,\"dim\":8},"
+  "{\"type\":\"gru\",\"hidden\":12,\"bidirectional\":true},{\"type\":\"time_pool\",\"mode\":\"max\"},"
+  "{\"type\":\"dense\",\"units\":2}]}";
+
+/* Class 1 iff token 5 occurs among the valid steps; the padding past the length is
+ * full of 5s, so a model that looked past lengths would fail. */
+static NerveDataset *
+make_seq_data (int n, guint64 seed)
+{
+  NerveDataset *d = g_new0 (NerveDataset, 1);
+  d->n = n;
+  d->shape = nerve_shape_make (1, 10);
+  d->stride = 10;
+  d->n_classes = 2;
+  d->x = nerve_alloc_floats ((gsize) n * 10);
+  d->y = g_new (int, n);
+  d->lengths = g_new (int, n);
+  NerveRng r;
+  nerve_rng_seed (&r, seed);
+  for (int i = 0; i < n; i++) {
+    int len = 1 + (int) nerve_rng_below (&r, 10), c = (int) nerve_rng_below (&r, 2);
+    float *x = d->x + (gsize) i * 10;
+    for (int t = 0; t < 10; t++)
+      x[t] = t < len ? (float) nerve_rng_below (&r, 5) : 5;
+    if (c)
+      x[nerve_rng_below (&r, (guint32) len)] = 5;
+    d->lengths[i] = len;
+    d->y[i] = c;
+  }
+  return d;
+}
+
+static NerveModel *
+fresh_seq_model (void)
+{
+  NerveModel *m = nerve_model_new (seq_arch, NULL);
+  nerve_model_init_params (m, 4);
+  return m;
+}
+
+static void
+test_sequences (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("nerve-train-XXXXXX", NULL);
+  g_autoptr (NerveDataset) tr = make_seq_data (1200, 1), va = make_seq_data (200, 2);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveModel) m = fresh_seq_model ();
+  NerveTrainConfig c = config (dir, "s.nerve");
+  c.epochs = 8;
+  CU_ASSERT_TRUE_FATAL (nerve_train_classifier (m, tr, va, &c, NULL, NULL, &err));
+  NerveEvalResult ev;
+  CU_ASSERT_TRUE_FATAL (nerve_evaluate_classifier (m, va, 64, &ev, &err));
+  fprintf (stderr, "  sequence task accuracy %.3f\n", ev.accuracy);
+  CU_ASSERT (ev.accuracy > 0.95);
+  /* evaluation sorts by length internally: batch size changes nothing */
+  NerveEvalResult ev1;
+  CU_ASSERT_TRUE_FATAL (nerve_evaluate_classifier (m, va, 7, &ev1, &err));
+  CU_ASSERT_EQUAL (memcmp (ev.confusion, ev1.confusion, 4 * sizeof (int)), 0);
+  nerve_eval_result_clear (&ev), nerve_eval_result_clear (&ev1);
+  g_free ((char *) c.out), g_free ((char *) c.checkpoint);
+
+  /* bucketed epochs resume exactly */
+  g_autoptr (NerveModel) a = fresh_seq_model (), b = fresh_seq_model (), b2 = fresh_seq_model ();
+  NerveTrainConfig ca = config (dir, "sa.nerve"), cb = config (dir, "sb.nerve");
+  ca.epochs = cb.epochs = 4;
+  CU_ASSERT_TRUE_FATAL (nerve_train_classifier (a, tr, va, &ca, NULL, NULL, &err));
+  cb.stop_after = 2;
+  CU_ASSERT_TRUE_FATAL (nerve_train_classifier (b, tr, va, &cb, NULL, NULL, &err));
+  cb.stop_after = 0;
+  cb.resume = TRUE;
+  CU_ASSERT_TRUE_FATAL (nerve_train_classifier (b2, tr, va, &cb, NULL, NULL, &err));
+  g_autoptr (NerveModel) la = nerve_model_load (ca.checkpoint, &err), lb = nerve_model_load (cb.checkpoint, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (la);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (lb);
+  CU_ASSERT_EQUAL (memcmp (la->arena, lb->arena, la->n_floats * sizeof (float)), 0);
+  g_free ((char *) ca.out), g_free ((char *) ca.checkpoint), g_free ((char *) cb.out), g_free ((char *) cb.checkpoint);
+}
+
+/* Fine-tuning: with baseline_first the starting weights are the best unless an epoch
+ * beats them, and they are written out before any epoch. */
+static void
+test_baseline_first (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("nerve-train-XXXXXX", NULL);
+  g_autoptr (NerveDataset) tr = make_data (300, 3), va = make_data (100, 4);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveModel) m = fresh_model ();
+  NerveTrainConfig c = config (dir, "ft.nerve");
+  c.epochs = 3;
+  c.baseline_first = TRUE;
+  c.schedule.base_lr = 50; /* a learning rate that wrecks the model */
+  c.clip_norm = 0;
+  g_autoptr (NerveModel) start = fresh_model ();
+  NerveEvalResult e0, e1;
+  CU_ASSERT_TRUE_FATAL (nerve_evaluate_classifier (start, va, 64, &e0, &err));
+  gboolean ok = nerve_train_classifier (m, tr, va, &c, NULL, NULL, &err);
+  if (ok) { /* training may also diverge; either way the start is on disk */
+    CU_ASSERT_TRUE_FATAL (nerve_evaluate_classifier (m, va, 64, &e1, &err));
+    CU_ASSERT (e1.accuracy >= e0.accuracy);
+    nerve_eval_result_clear (&e1);
+  }
+  g_clear_error (&err);
+  g_autoptr (NerveModel) saved = nerve_model_load (c.out, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (saved);
+  CU_ASSERT_TRUE_FATAL (nerve_evaluate_classifier (saved, va, 64, &e1, &err));
+  CU_ASSERT (e1.accuracy >= e0.accuracy);
+  nerve_eval_result_clear (&e0), nerve_eval_result_clear (&e1);
+  g_free ((char *) c.out), g_free ((char *) c.checkpoint);
+}
+
+static void
+test_text_recipes (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("nerve-recipe-XXXXXX", NULL);
+  g_autofree char *arch_path = g_build_filename (dir, "a.json", NULL);
+  g_autofree char *path = g_build_filename (dir, "t.recipe", NULL);
+  g_file_set_contents (arch_path, seq_arch, -1, NULL);
+  const char *text = "[model]\narchitecture=a.json\ntask=sentiment\n[data]\nroot=data\nformat=sst-trees\n"
+                     "path=t/train.txt\nphrases=true\ntest_path=/abs/dev.txt\ntest_format=sst2\n"
+                     "validation_fraction=0.2\n[tokenizer]\nvocab_size=500\nlowercase=true\nmodel_type=bpe\n"
+                     "corpus=a.txt;b.txt.gz\n[text]\nmax_length=10\n";
+  g_file_set_contents (path, text, -1, NULL);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (NerveRecipe) r = nerve_recipe_load (path, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r);
+  CU_ASSERT_TRUE (r->text);
+  CU_ASSERT_TRUE (r->phrases && r->dedup);
+  CU_ASSERT_EQUAL (r->text_format, NERVE_TEXT_FORMAT_SST_TREES);
+  CU_ASSERT_EQUAL (r->test_format, NERVE_TEXT_FORMAT_SST2);
+  CU_ASSERT_DOUBLE_EQUAL (r->validation_fraction, 0.2, 1e-12);
+  CU_ASSERT_EQUAL (r->tokenizer.vocab_size, 500);
+  CU_ASSERT_TRUE (r->tokenizer.lowercase);
+  CU_ASSERT_STRING_EQUAL (r->tokenizer.model_type, "bpe");
+  CU_ASSERT_EQUAL (g_strv_length (r->corpus), 2);
+  CU_ASSERT_EQUAL (r->max_length, 10);
+  g_autofree char *p = nerve_recipe_data_path (r, "t/train.txt"), *want = g_build_filename (dir, "data", "t/train.txt", NULL);
+  CU_ASSERT_STRING_EQUAL (p, want);
+  g_autofree char *abs = nerve_recipe_data_path (r, "/abs/dev.txt");
+  CU_ASSERT_STRING_EQUAL (abs, "/abs/dev.txt");
+  const char *head = "[model]\narchitecture=a.json\ntask=sentiment\n[data]\npath=x\n";
+  struct {
+    const char *rest, *needle;
+  } bad[] = {
+    { "format=tsv\nphrases=true\n", "phrases needs format = sst-trees" },
+    { "format=tsv\nvalidation=100\n", "validation does not apply" },
+    { "format=tsv\ntest_path=a\ntest_fraction=0.1\n", "both test_path and test_fraction" },
+    { "format=tsv\ntest_format=csv\n", "test_format must be" },
+    { "format=tsv\nvalidation_fraction=1.5\n", "validation_fraction" },
+    { "format=tsv\nlabels=one\n", "at least 2" },
+    { "format=idx\n", "format = tsv, sst2 or sst-trees" },
+    { "format=tsv\n[tokenizer]\nvocab=10\n", "unknown key 'vocab' in [tokenizer]" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *t = g_strconcat (head, bad[i].rest, NULL);
+    g_file_set_contents (path, t, -1, NULL);
+    g_autoptr (GError) e = NULL;
+    g_autoptr (NerveRecipe) br = nerve_recipe_load (path, &e);
+    CU_ASSERT_PTR_NULL (br);
+    if (!e || !strstr (e->message, bad[i].needle)) {
+      fprintf (stderr, "  '%s' lacks '%s'\n", e ? e->message : "(no error)", bad[i].needle);
+      CU_FAIL ("text recipe error");
+    }
+  }
+  /* text keys in an image recipe */
+  g_file_set_contents (path, "[model]\narchitecture=a.json\n[data]\nformat=idx\npath=/x\n[text]\nmax_length=3\n", -1, NULL);
+  g_autoptr (NerveRecipe) ir = nerve_recipe_load (path, &err);
+  CU_ASSERT_PTR_NULL (ir);
+  CU_ASSERT_PTR_NOT_NULL (err && strstr (err->message, "[text] max_length does not apply to task classify"));
+}
+
 NERVE_TEST_MAIN ("train",
                  { "trainer learns a synthetic task and keeps the best model", test_trainer_learns },
                  { "resuming from a checkpoint is exact", test_resume_is_exact },
                  { "data that does not fit the model is refused", test_mismatched_data },
-                 { "recipes are validated", test_recipes })
+                 { "recipes are validated", test_recipes },
+                 { "sequences with lengths: learning, bucketing, exact resume", test_sequences },
+                 { "fine-tuning keeps the starting weights unless beaten", test_baseline_first },
+                 { "text recipes", test_text_recipes })

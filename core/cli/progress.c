@@ -44,6 +44,11 @@ nerve_cli_train_progress (const NerveTrainProgress *p, gpointer user_data)
   }
   if (tty)
     fprintf (stderr, "\r\033[K");
+  if (p->epoch == 0) { /* the starting weights (fine-tuning) */
+    printf ("start       val loss %.4f acc %.2f%%\n", p->val_loss, p->val_acc * 100);
+    fflush (stdout);
+    return;
+  }
   printf ("epoch %d/%d  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.3g  %s%s%s\n", p->epoch,
           p->epochs, p->train_loss, p->train_acc * 100, p->val_loss, p->val_acc * 100, p->lr, el,
           p->improved ? "  (best, saved)" : "", p->stopping ? "  early stop" : "");

@@ -73,6 +73,20 @@ rnn_len (const int *lengths, int n, int T)
   return lengths ? CLAMP (lengths[n], 0, T) : T;
 }
 
+/* The steps any sample of the batch has: past them every output is zero and every
+ * gradient nothing, so the time loops stop there (with bucketed batches of short
+ * sentences padded to a long max_length, most of the work). */
+static int
+rnn_steps (const int *lengths, int N, int T)
+{
+  if (!lengths)
+    return T;
+  int m = 0;
+  for (int n = 0; n < N; n++)
+    m = MAX (m, rnn_len (lengths, n, T));
+  return m;
+}
+
 void
 NK (nerve_rnn_forward) (NerveRnnCell cell,
                         nreal *out,                /* [N,T,D*H] or [N,D*H] */
@@ -84,11 +98,17 @@ NK (nerve_rnn_forward) (NerveRnnCell cell,
 {
   RnnLayout L;
   rnn_layout (cell, s, &L);
+  /* T: the padded length (the layout of x and out); Te: the steps computed */
   const int N = s->batch, T = s->time, F = s->in, H = s->hidden, D = s->dirs, DH = D * H;
+  const int Te = rnn_steps (lengths, N, T);
   nreal *xt = cache + L.xt;
   for (int n = 0; n < N; n++)
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < Te; t++)
       memcpy (xt + ((gsize) t * N + n) * F, x + ((gsize) n * T + t) * F, sizeof (nreal) * F);
+  if (Te == 0) { /* only empty sequences */
+    memset (out, 0, sizeof (nreal) * N * (s->seq_out ? T : 1) * DH);
+    return;
+  }
   const nreal *in = xt;
   int In = F;
   for (int k = 0; k < s->layers; k++) {
@@ -97,17 +117,19 @@ NK (nerve_rnn_forward) (NerveRnnCell cell,
       RnnDir dir = rnn_dir (cache, &L, k, d, D);
       const nreal *const *pk = p + (k * D + d) * 4;
       if (cell == NERVE_RNN_LSTM)
-        NK (nerve_lstm_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, T, N, H, d == 1);
+        NK (nerve_lstm_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, Te, N, H, d == 1);
       else
-        NK (nerve_gru_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, T, N, H, d == 1);
+        NK (nerve_gru_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, Te, N, H, d == 1);
     }
     in = y;
     In = DH;
   }
   if (s->seq_out) {
-    for (int n = 0; n < N; n++)
-      for (int t = 0; t < T; t++)
+    for (int n = 0; n < N; n++) {
+      for (int t = 0; t < Te; t++)
         memcpy (out + ((gsize) n * T + t) * DH, in + ((gsize) t * N + n) * DH, sizeof (nreal) * DH);
+      memset (out + ((gsize) n * T + Te) * DH, 0, sizeof (nreal) * (gsize) (T - Te) * DH);
+    }
     return;
   }
   for (int n = 0; n < N; n++) {
@@ -117,8 +139,10 @@ NK (nerve_rnn_forward) (NerveRnnCell cell,
       memcpy (o, in + ((gsize) (len - 1) * N + n) * DH, sizeof (nreal) * H);
     else
       memset (o, 0, sizeof (nreal) * H);
-    if (D == 2) /* reverse direction: its output at t=0 (zero when len is 0) */
+    if (D == 2 && Te > 0) /* reverse direction: its output at t=0 (zero when len is 0) */
       memcpy (o + H, in + (gsize) n * DH + H, sizeof (nreal) * H);
+    else if (D == 2)
+      memset (o + H, 0, sizeof (nreal) * H);
   }
 }
 
@@ -135,13 +159,16 @@ NK (nerve_rnn_backward) (NerveRnnCell cell,
   RnnLayout L;
   rnn_layout (cell, s, &L);
   const int N = s->batch, T = s->time, F = s->in, H = s->hidden, D = s->dirs, DH = D * H;
+  const int Te = rnn_steps (lengths, N, T); /* as forward: later steps have no gradient */
   nreal *dy = cache + L.ping, *dxt = cache + L.pong;
+  if (Te == 0)
+    return;
   if (s->seq_out) {
     for (int n = 0; n < N; n++)
-      for (int t = 0; t < T; t++)
+      for (int t = 0; t < Te; t++)
         memcpy (dy + ((gsize) t * N + n) * DH, dout + ((gsize) n * T + t) * DH, sizeof (nreal) * DH);
   } else {
-    memset (dy, 0, sizeof (nreal) * T * N * DH);
+    memset (dy, 0, sizeof (nreal) * Te * N * DH);
     for (int n = 0; n < N; n++) {
       int len = rnn_len (lengths, n, T);
       if (len > 0)
@@ -157,15 +184,15 @@ NK (nerve_rnn_backward) (NerveRnnCell cell,
     const nreal *in = k ? cache + L.y + L.y_stride * (k - 1) : cache + L.xt;
     nreal *dxk = k || dx ? dxt : NULL;
     if (dxk)
-      memset (dxk, 0, sizeof (nreal) * T * N * In);
+      memset (dxk, 0, sizeof (nreal) * Te * N * In);
     for (int d = 0; d < D; d++) {
       RnnDir dir = rnn_dir (cache, &L, k, d, D);
       int i = (k * D + d) * 4;
       if (cell == NERVE_RNN_LSTM)
-        NK (nerve_lstm_dir_backward) (dxk, g + i, &gr, dy + d * H, DH, &dir, in, In, lengths, p + i, T,
+        NK (nerve_lstm_dir_backward) (dxk, g + i, &gr, dy + d * H, DH, &dir, in, In, lengths, p + i, Te,
                                       N, H, d == 1);
       else
-        NK (nerve_gru_dir_backward) (dxk, g + i, &gr, dy + d * H, DH, &dir, in, In, lengths, p + i, T,
+        NK (nerve_gru_dir_backward) (dxk, g + i, &gr, dy + d * H, DH, &dir, in, In, lengths, p + i, Te,
                                      N, H, d == 1);
     }
     nreal *tmp = dy;
@@ -174,7 +201,7 @@ NK (nerve_rnn_backward) (NerveRnnCell cell,
   }
   if (dx)
     for (int n = 0; n < N; n++)
-      for (int t = 0; t < T; t++) {
+      for (int t = 0; t < Te; t++) {
         nreal *o = dx + ((gsize) n * T + t) * F;
         const nreal *v = dy + ((gsize) t * N + n) * F;
         for (int f = 0; f < F; f++)
