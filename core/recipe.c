@@ -17,6 +17,8 @@ static const Known known[] = {
   { "tokenizer", "normalization" }, { "tokenizer", "character_coverage" }, { "tokenizer", "byte_fallback" },
   { "tokenizer", "max_sentences" }, { "tokenizer", "seed" }, { "tokenizer", "corpus" },
   { "tokenizer", "corpus_max_lines" },
+  { "pretrain", "method" }, { "pretrain", "layer" }, { "pretrain", "epochs" }, { "pretrain", "window" },
+  { "pretrain", "negatives" }, { "pretrain", "subsample" }, { "pretrain", "lr" }, { "pretrain", "seed" },
   { "train", "epochs" }, { "train", "batch" }, { "train", "seed" }, { "train", "augment" },
   { "optimizer", "type" }, { "optimizer", "lr" }, { "optimizer", "momentum" }, { "optimizer", "nesterov" },
   { "optimizer", "weight_decay" }, { "optimizer", "l1" }, { "optimizer", "beta1" }, { "optimizer", "beta2" },
@@ -168,6 +170,26 @@ load_text_keys (GKeyFile *kf, NerveRecipe *r, const char *dir, GError **error)
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] has both test_path and test_fraction", path);
     return FALSE;
   }
+  if (g_key_file_has_group (kf, "pretrain")) {
+    g_autofree char *method = g_key_file_get_string (kf, "pretrain", "method", NULL);
+    if (!method || !g_str_equal (method, "word2vec")) {
+      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [pretrain] method must be word2vec", path);
+      return FALSE;
+    }
+    NerveWord2VecOptions *w = &r->word2vec;
+    nerve_word2vec_options_init (w);
+    int wseed = (int) w->seed;
+    r->pretrain = TRUE;
+    r->pretrain_layer = g_key_file_get_string (kf, "pretrain", "layer", NULL);
+    if (!get_int (kf, path, "pretrain", "epochs", 1, 1000, &w->epochs, error) ||
+        !get_int (kf, path, "pretrain", "window", 1, 100, &w->window, error) ||
+        !get_int (kf, path, "pretrain", "negatives", 1, 100, &w->negatives, error) ||
+        !get_float (kf, path, "pretrain", "subsample", 0, 1, &w->subsample, error) ||
+        !get_float (kf, path, "pretrain", "lr", 1e-6, 1, &w->lr, error) ||
+        !get_int (kf, path, "pretrain", "seed", 0, G_MAXINT, &wseed, error))
+      return FALSE;
+    w->seed = (guint64) wseed;
+  }
   r->tok_strings[0] = g_key_file_get_string (kf, "tokenizer", "model_type", NULL);
   r->tok_strings[1] = g_key_file_get_string (kf, "tokenizer", "normalization", NULL);
   if (r->tok_strings[0])
@@ -184,6 +206,7 @@ check_task_keys (GKeyFile *kf, const NerveRecipe *r, GError **error)
   static const char *const image_only[] = { "validation", "mean", "std", NULL };
   for (gsize i = 0; i < G_N_ELEMENTS (known); i++) {
     gboolean text_key = g_str_equal (known[i].group, "text") || g_str_equal (known[i].group, "tokenizer") ||
+                        g_str_equal (known[i].group, "pretrain") ||
                         (g_str_equal (known[i].group, "data") && !g_str_equal (known[i].key, "format") &&
                          !g_str_equal (known[i].key, "path") && !g_strv_contains (image_only, known[i].key));
     gboolean image_key = g_str_equal (known[i].group, "data") && g_strv_contains (image_only, known[i].key);
@@ -208,6 +231,8 @@ nerve_recipe_data_path (const NerveRecipe *r, const char *path)
 void
 nerve_recipe_free (NerveRecipe *r)
 {
+  if (r)
+    g_free (r->pretrain_layer);
   if (!r)
     return;
   g_free (r->path);

@@ -5,6 +5,7 @@
 #include "textdata.h"
 #include "tokenizer.h"
 #include "train.h"
+#include "word2vec.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,11 @@ typedef struct {
   char **corpus;             /* [tokenizer] corpus: extra text files, one text per line */
   int corpus_max_lines;      /* [tokenizer] corpus_max_lines: lines read per corpus file (0 = all) */
   char *tok_strings[2];      /* owned model_type and normalization */
+  /* [pretrain] method = word2vec: skip-gram vectors learned from the tokenizer's
+   * training text initialise an embedding layer before training. */
+  gboolean pretrain;
+  char *pretrain_layer;      /* [pretrain] layer (default: the first embedding) */
+  NerveWord2VecOptions word2vec; /* [pretrain] epochs, window, negatives, subsample, lr, seed */
 } NerveRecipe;
 
 NerveRecipe *nerve_recipe_load (const char *path, GError **error);

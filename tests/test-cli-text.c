@@ -119,6 +119,7 @@ test_train_eval_finetune (void)
   g_autofree char *pmore = write_file (dir, "more.tsv", more), *parch = write_file (dir, "tiny.json", arch);
   g_autofree char *precipe = write_file (dir, "tiny.recipe", recipe);
   g_autofree char *model = g_build_filename (dir, "tiny.nerve", NULL);
+  (void) parch; /* written for the recipe to read */
   g_autofree char *tuned = g_build_filename (dir, "tuned.nerve", NULL);
 
   Run r = run ((const char *[]) { "train", precipe, "--out", model, NULL });

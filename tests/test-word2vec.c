@@ -41,6 +41,14 @@ cosine (const float *v, int dim, int a, int b)
   return ab / sqrt (aa * bb + 1e-30);
 }
 
+/* SentencePiece marks a word start with U+2581 */
+static int
+word_id (const NerveTokenizer *tok, const char *word)
+{
+  g_autofree char *piece = g_strconcat ("\xe2\x96\x81", word, NULL);
+  return nerve_tokenizer_piece_to_id (tok, piece);
+}
+
 static void
 test_contexts_shape_vectors (void)
 {
@@ -74,9 +82,7 @@ test_contexts_shape_vectors (void)
   double same = 0, cross = 0;
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) {
-      int a = nerve_tokenizer_piece_to_id (tok, g_strconcat ("\xe2\x96\x81", animals[i], NULL));
-      int a2 = nerve_tokenizer_piece_to_id (tok, g_strconcat ("\xe2\x96\x81", animals[j], NULL));
-      int b = nerve_tokenizer_piece_to_id (tok, g_strconcat ("\xe2\x96\x81", vehicles[j], NULL));
+      int a = word_id (tok, animals[i]), a2 = word_id (tok, animals[j]), b = word_id (tok, vehicles[j]);
       CU_ASSERT_NOT_EQUAL (a, nerve_tokenizer_unk_id (tok));
       if (i != j)
         same += cosine (v1, o.dim, a, a2);

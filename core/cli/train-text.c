@@ -2,6 +2,7 @@
  * tokenizer, encode, train the classifier, and report on the test data (never used
  * for selection). */
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,12 +23,23 @@ load (const NerveRecipe *r, const char *rel, NerveTextFormat format, gboolean ph
   return nerve_text_dataset_load (path, &o, error);
 }
 
+/* A temporary file's path: removed and freed when it goes out of scope. */
+typedef char *TempFile;
+static void
+temp_file_remove (char *path)
+{
+  g_unlink (path);
+  g_free (path);
+}
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (TempFile, temp_file_remove, NULL)
+
 /* The tokenizer's training text: the training texts (whole sentences only, when the
  * data has phrases) and every line of the [tokenizer] corpus files. */
 static NerveTokenizer *
-train_tokenizer (const NerveRecipe *r, const NerveTextDataset *train, int threads, GError **error)
+train_tokenizer (const NerveRecipe *r, const NerveTextDataset *train, int threads, char **corpus_out,
+                 GError **error)
 {
-  g_autofree char *tmp = NULL;
+  char *tmp = NULL;
   int fd = g_file_open_tmp ("nerve-corpus-XXXXXX.txt", &tmp, error);
   if (fd < 0)
     return NULL;
@@ -44,6 +56,7 @@ train_tokenizer (const NerveRecipe *r, const NerveTextDataset *train, int thread
     if (!b) {
       fclose (f);
       g_unlink (tmp);
+      g_free (tmp);
       return NULL;
     }
     gsize len;
@@ -67,7 +80,11 @@ train_tokenizer (const NerveRecipe *r, const NerveTextDataset *train, int thread
   NerveTokenizer *t = ok ? nerve_tokenizer_train (tmp, &o, error) : NULL;
   if (!ok)
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_IO, "%s: cannot write the tokenizer corpus", tmp);
-  g_unlink (tmp);
+  if (t && corpus_out)
+    *corpus_out = g_strdup (tmp); /* the caller reuses and removes it */
+  else
+    g_unlink (tmp);
+  g_free (tmp);
   if (t)
     printf ("tokenizer: %s, %d pieces, trained on %zu lines in %.1f s\n",
             o.model_type ? o.model_type : "unigram", nerve_tokenizer_vocab_size (t), lines,
@@ -98,6 +115,57 @@ check_model (NerveModel *m, const NerveRecipe *r, int vocab, int n_classes, GErr
                  r->path, (int) nerve_shape_numel (out), n_classes);
     return FALSE;
   }
+  return TRUE;
+}
+
+static void
+pretrain_progress (double fraction, double tokens_per_s, double loss, gpointer user_data)
+{
+  static double last = -1;
+  if (fraction - last < 0.1 && fraction < 1)
+    return;
+  last = fraction;
+  fprintf (stderr, "word2vec: %3.0f%%  %.0f tokens/s  loss %.3f\n", fraction * 100, tokens_per_s, loss);
+}
+
+/* [pretrain] method = word2vec: skip-gram vectors from the tokenizer's training text
+ * replace the embedding's random initialisation. */
+static gboolean
+pretrain_embedding (NerveModel *m, const NerveRecipe *r, const NerveTokenizer *tok, const char *corpus, int threads,
+                    GError **error)
+{
+  NerveLayer *emb = NULL;
+  for (int i = 0; i < m->n_layers && !emb; i++)
+    if (r->pretrain_layer ? g_str_equal (m->layers[i]->name, r->pretrain_layer)
+                          : g_str_equal (m->layers[i]->klass->type, "embedding"))
+      emb = m->layers[i];
+  if (!emb || !g_str_equal (emb->klass->type, "embedding")) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [pretrain] needs an embedding layer%s%s", r->path,
+                 r->pretrain_layer ? " named " : "", r->pretrain_layer ? r->pretrain_layer : "");
+    return FALSE;
+  }
+  const char *paths[] = { corpus, NULL };
+  g_autoptr (GTimer) timer = g_timer_new ();
+  g_autoptr (NerveTokenCorpus) c = nerve_token_corpus_from_files (tok, paths, 0, error);
+  if (!c)
+    return FALSE;
+  NerveWord2VecOptions o = r->word2vec;
+  o.dim = emb->params[0].shape.dim[1];
+  o.threads = threads;
+  int vocab = emb->params[0].shape.dim[0];
+  if (!nerve_word2vec_train (c, vocab, &o, emb->params[0].data, pretrain_progress, NULL, error))
+    return FALSE;
+  /* word2vec vectors are small (|v| ~ 0.1-1); scale them to the unit variance the
+   * random N(0,1) initialisation had, so the learning rates keep their meaning */
+  gsize n = (gsize) vocab * o.dim;
+  double ss = 0;
+  for (gsize i = 0; i < n; i++)
+    ss += (double) emb->params[0].data[i] * emb->params[0].data[i];
+  float scale = ss > 0 ? (float) (1.0 / sqrt (ss / (double) n)) : 1.0f;
+  for (gsize i = 0; i < n; i++)
+    emb->params[0].data[i] *= scale;
+  printf ("pretrain: word2vec %d-d vectors for '%s' from %zu tokens, %d epochs, in %.1f s\n", o.dim, emb->name,
+          c->n_ids, o.epochs, g_timer_elapsed (timer, NULL));
   return TRUE;
 }
 
@@ -145,7 +213,8 @@ nerve_cli_train_text (NerveRecipe *r, const NerveCliTrainOptions *opt)
   printf ("data: %d train%s, %d validation, %d test texts; %d classes\n", train->n, train->groups ? " phrases" : "",
           val->n, test ? test->n : 0, train->n_classes);
 
-  g_autoptr (NerveTokenizer) tok = train_tokenizer (r, train, opt->threads, &err);
+  g_auto (TempFile) corpus = NULL; /* the tokenizer's text, kept for [pretrain] */
+  g_autoptr (NerveTokenizer) tok = train_tokenizer (r, train, opt->threads, r->pretrain ? &corpus : NULL, &err);
   if (!tok)
     return nerve_cli_fail ("train", err);
   g_autoptr (NerveDataset) tr = encode (train, tok, r, "train", &err);
@@ -162,6 +231,8 @@ nerve_cli_train_text (NerveRecipe *r, const NerveCliTrainOptions *opt)
   if (!check_model (m, r, nerve_tokenizer_vocab_size (tok), train->n_classes, &err))
     return nerve_cli_fail ("train", err);
   nerve_model_init_params (m, r->train.seed);
+  if (corpus && !pretrain_embedding (m, r, tok, corpus, opt->threads, &err))
+    return nerve_cli_fail ("train", err);
   nerve_model_set_meta (m, "nerve.task", r->task);
   g_autofree char *base = g_path_get_basename (r->path);
   nerve_model_set_meta (m, "nerve.recipe", base);
