@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <stdio.h>
 
 #include "rng.h"
@@ -260,3 +262,45 @@ nerve_test_write_idx (const char *dir, const char *prefix, int n, guint32 img_ma
   g_free (lb);
 }
 
+
+NerveRun
+nerve_test_run_cli (const char *const *args)
+{
+  g_autofree char *bin = g_build_filename (g_getenv ("NERVE_BUILD_ROOT"), "core", "cli", "nerve", NULL);
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, bin);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  NerveRun r = { 0 };
+  int wait = 0;
+  g_autoptr (GError) err = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait, &err)) {
+    fprintf (stderr, "  spawn %s: %s\n", bin, err->message);
+    CU_FAIL ("cannot run nerve");
+    r.status = -1;
+    r.out = g_strdup ("");
+    r.err = g_strdup ("");
+  } else {
+    r.status = WIFEXITED (wait) ? WEXITSTATUS (wait) : 128;
+  }
+  g_ptr_array_free (argv, TRUE);
+  return r;
+}
+
+gboolean
+nerve_test_run_check (const NerveRun *r, int status, const char *out_has, const char *err_has)
+{
+  gboolean ok = r->status == status && (!out_has || strstr (r->out, out_has)) && (!err_has || strstr (r->err, err_has));
+  CU_ASSERT_TRUE (ok);
+  if (!ok)
+    fprintf (stderr, "  status %d (want %d)\n  stdout: %s\n  stderr: %s\n", r->status, status, r->out, r->err);
+  return ok;
+}
+
+void
+nerve_test_run_clear (NerveRun *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}

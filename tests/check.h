@@ -58,3 +58,14 @@ char *nerve_test_path (const char *relative);
  * by extra_label when >= 0), with the given image magic number. */
 void nerve_test_write_idx (const char *dir, const char *prefix, int n, guint32 img_magic, int extra_label,
                            gboolean gz);
+
+/* Runs the built `nerve` binary with args (NULL-terminated) and captures its output. */
+typedef struct {
+  int status; /* exit status, 128 when killed, -1 when it could not start */
+  char *out, *err;
+} NerveRun;
+NerveRun nerve_test_run_cli (const char *const *args);
+/* Checks status and that stdout / stderr contain the given strings (NULL = any),
+ * printing both on a mismatch. Returns whether all held. */
+gboolean nerve_test_run_check (const NerveRun *r, int status, const char *out_has, const char *err_has);
+void nerve_test_run_clear (NerveRun *r);

@@ -8,51 +8,11 @@
 #include "check.h"
 #include "nerve.h"
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static Run
-run (const char *const *args)
-{
-  g_autofree char *bin = g_build_filename (g_getenv ("NERVE_BUILD_ROOT"), "core", "cli", "nerve", NULL);
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, bin);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  int wait = 0;
-  g_autoptr (GError) err = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait, &err)) {
-    fprintf (stderr, "  spawn %s: %s\n", bin, err->message);
-    CU_FAIL ("cannot run nerve");
-    r.status = -1;
-    r.out = g_strdup ("");
-    r.err = g_strdup ("");
-  } else {
-    r.status = WIFEXITED (wait) ? WEXITSTATUS (wait) : 128;
-  }
-  g_ptr_array_free (argv, TRUE);
-  return r;
-}
-
-/* Checks status and that stdout / stderr contain the given strings; keeps r for more checks. */
-static void
-check (Run *r, int status, const char *out_has, const char *err_has)
-{
-  gboolean ok = r->status == status && (!out_has || strstr (r->out, out_has)) && (!err_has || strstr (r->err, err_has));
-  CU_ASSERT_TRUE (ok);
-  if (!ok)
-    fprintf (stderr, "  status %d (want %d)\n  stdout: %s\n  stderr: %s\n", r->status, status, r->out, r->err);
-}
 
 static void
-run_clear (Run *r)
+check (NerveRun *r, int status, const char *out_has, const char *err_has)
 {
-  g_free (r->out);
-  g_free (r->err);
+  nerve_test_run_check (r, status, out_has, err_has);
 }
 
 /* The accuracy a report prints, in percent (-1 when absent). */
@@ -122,7 +82,7 @@ test_train_eval_finetune (void)
   (void) parch; /* written for the recipe to read */
   g_autofree char *tuned = g_build_filename (dir, "tuned.nerve", NULL);
 
-  Run r = run ((const char *[]) { "train", precipe, "--out", model, NULL });
+  NerveRun r = nerve_test_run_cli ((const char *[]) { "train", precipe, "--out", model, NULL });
   check (&r, 0, "tokenizer: unigram, 40 pieces", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "data: 510 train, 90 validation, 150 test texts; 2 classes"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "epoch 8/8"));
@@ -130,86 +90,86 @@ test_train_eval_finetune (void)
   double acc = accuracy_of (strstr (r.out, "test: ") ? strstr (r.out, "test: ") : r.out);
   fprintf (stderr, "  test accuracy after training: %.2f%%\n", acc);
   CU_ASSERT (acc > 90);
-  run_clear (&r);
+  nerve_test_run_clear (&r);
   CU_ASSERT_FALSE (g_file_test (model, G_FILE_TEST_EXISTS) == FALSE);
 
-  r = run ((const char *[]) { "info", model, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", model, NULL });
   check (&r, 0, "nerve.task = sentiment", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "nerve.text.max_length = 12"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "tokenizer.spm"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "[\"negative\",\"positive\"]"));
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 
   /* eval: the same report as training's test, by extension */
-  r = run ((const char *[]) { "eval", model, ptest, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "eval", model, ptest, NULL });
   check (&r, 0, "samples   150", NULL);
   CU_ASSERT_DOUBLE_EQUAL (accuracy_of (r.out), acc, 1e-9);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "positive "));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "macro f1"));
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 
   /* finetune: the starting weights are validated first; a new file is written */
-  r = run ((const char *[]) { "finetune", model, pmore, "--out", tuned, "--epochs", "2", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "finetune", model, pmore, "--out", tuned, "--epochs", "2", NULL });
   check (&r, 0, "start       val loss", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "fine-tuning"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "180 texts (20 held out)"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "epoch 2/2"));
-  run_clear (&r);
+  nerve_test_run_clear (&r);
   CU_ASSERT_TRUE (g_file_test (tuned, G_FILE_TEST_EXISTS));
-  r = run ((const char *[]) { "info", tuned, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", tuned, NULL });
   check (&r, 0, "nerve.finetuned_from = tiny.nerve", NULL);
-  run_clear (&r);
-  r = run ((const char *[]) { "eval", tuned, ptest, NULL });
+  nerve_test_run_clear (&r);
+  r = nerve_test_run_cli ((const char *[]) { "eval", tuned, ptest, NULL });
   check (&r, 0, "samples   150", NULL);
   CU_ASSERT (accuracy_of (r.out) > 85);
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 
   /* split: the seeded held-out indices, and the lines themselves */
-  r = run ((const char *[]) { "split", ptrain, "--fraction", "0.1", "--seed", "4", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "split", ptrain, "--fraction", "0.1", "--seed", "4", NULL });
   check (&r, 0, NULL, NULL);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
   CU_ASSERT_EQUAL (g_strv_length (lines), 60);
   g_autofree guint8 *mask = nerve_holdout_mask (600, 0.1, 4, NULL, NULL);
   for (int i = 0; lines[i]; i++)
     CU_ASSERT_EQUAL (mask[atoi (lines[i])], 1);
-  run_clear (&r);
-  r = run ((const char *[]) { "split", ptest, "--print", "rest", NULL });
+  nerve_test_run_clear (&r);
+  r = nerve_test_run_cli ((const char *[]) { "split", ptest, "--print", "rest", NULL });
   check (&r, 0, "positive\t", NULL);
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 
   /* bad input: clear messages, no crash */
   g_autofree char *bad = write_file (dir, "bad.tsv", "positive\tfine\nmaybe\tunsure\n");
-  r = run ((const char *[]) { "eval", model, bad, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "eval", model, bad, NULL });
   check (&r, 1, NULL, "bad.tsv:2: label 'maybe'");
-  run_clear (&r);
-  r = run ((const char *[]) { "finetune", model, bad, NULL });
+  nerve_test_run_clear (&r);
+  r = nerve_test_run_cli ((const char *[]) { "finetune", model, bad, NULL });
   check (&r, 1, NULL, "bad.tsv:2:");
-  run_clear (&r);
+  nerve_test_run_clear (&r);
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/python-written.nerve");
-  r = run ((const char *[]) { "finetune", fixture, pmore, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "finetune", fixture, pmore, NULL });
   check (&r, 1, NULL, "not a text model");
-  run_clear (&r);
-  r = run ((const char *[]) { "finetune", model, pmore, "--lr", "-1", NULL });
+  nerve_test_run_clear (&r);
+  r = nerve_test_run_cli ((const char *[]) { "finetune", model, pmore, "--lr", "-1", NULL });
   check (&r, 2, NULL, "out of range");
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 
   /* recipe mistakes name the problem */
   g_autofree char *r1 = write_file (dir, "r1.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = tsv\npath = train.tsv\nvalidation = 50\n");
-  r = run ((const char *[]) { "train", r1, "--out", model, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "train", r1, "--out", model, NULL });
   check (&r, 1, NULL, "[data] validation does not apply to task sentiment");
-  run_clear (&r);
+  nerve_test_run_clear (&r);
   g_autofree char *r2 = write_file (dir, "r2.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = tsv\npath = train.tsv\n[tokenizer]\n"
                                                       "vocab_size = 30\nnormalization = identity\n[text]\nmax_length = 12\n");
-  r = run ((const char *[]) { "train", r2, "--out", model, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "train", r2, "--out", model, NULL });
   check (&r, 1, NULL, "embedding 'embedding0' has vocab 40 but the tokenizer has 30 pieces");
-  run_clear (&r);
+  nerve_test_run_clear (&r);
   g_autofree char *r3 = write_file (dir, "r3.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = csv\npath = train.tsv\n");
-  r = run ((const char *[]) { "train", r3, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "train", r3, NULL });
   check (&r, 1, NULL, "format = tsv, sst2 or sst-trees");
-  run_clear (&r);
+  nerve_test_run_clear (&r);
 }
 
 NERVE_TEST_MAIN ("cli-text", { "train, eval, finetune and split a tiny text model", test_train_eval_finetune })

@@ -5,70 +5,31 @@
 
 #include "check.h"
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
 
-static Run
-run (const char *const *args)
-{
-  g_autofree char *bin = g_build_filename (g_getenv ("NERVE_BUILD_ROOT"), "core", "cli", "nerve", NULL);
-  GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, bin);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  int wait = 0;
-  g_autoptr (GError) err = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait, &err)) {
-    fprintf (stderr, "  spawn %s: %s\n", bin, err->message);
-    CU_FAIL ("cannot run nerve");
-    r.status = -1;
-  } else {
-    r.status = WIFEXITED (wait) ? WEXITSTATUS (wait) : 128;
-  }
-  g_ptr_array_free (argv, TRUE);
-  return r;
-}
-
+/* Checks the run, then frees its output. */
 static void
-run_clear (Run *r)
+expect (NerveRun *r, int status, const char *out_has, const char *err_has)
 {
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static void
-expect (Run *r, int status, const char *out_has, const char *err_has)
-{
-  CU_ASSERT_EQUAL (r->status, status);
-  if (out_has)
-    CU_ASSERT_PTR_NOT_NULL (strstr (r->out ? r->out : "", out_has));
-  if (err_has)
-    CU_ASSERT_PTR_NOT_NULL (strstr (r->err ? r->err : "", err_has));
-  if (r->status != status || (out_has && !strstr (r->out, out_has)) || (err_has && !strstr (r->err, err_has)))
-    fprintf (stderr, "  status %d\n  stdout: %s\n  stderr: %s\n", r->status, r->out, r->err);
-  run_clear (r);
+  nerve_test_run_check (r, status, out_has, err_has);
+  nerve_test_run_clear (r);
 }
 
 static void
 test_usage_and_info (void)
 {
-  Run r = run ((const char *[]) { NULL });
+  NerveRun r = nerve_test_run_cli ((const char *[]) { NULL });
   expect (&r, 2, NULL, "usage: nerve COMMAND");
-  r = run ((const char *[]) { "frobnicate", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "frobnicate", NULL });
   expect (&r, 2, NULL, "unknown command 'frobnicate'");
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/python-written.nerve");
-  r = run ((const char *[]) { "info", fixture, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", fixture, NULL });
   expect (&r, 0, "fc1.weight  F32 [8,6]", NULL);
   g_autofree char *dir = g_dir_make_tmp ("nerve-cli-XXXXXX", NULL);
   g_autofree char *junk = g_build_filename (dir, "junk.nerve", NULL);
   g_file_set_contents (junk, "this is not a model", -1, NULL);
-  r = run ((const char *[]) { "info", junk, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", junk, NULL });
   expect (&r, 1, NULL, "nerve info: ");
-  r = run ((const char *[]) { "info", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", NULL });
   expect (&r, 2, NULL, "MODEL");
 }
 
@@ -88,28 +49,28 @@ test_train_eval_resume (void)
                                            "[optimizer]\ntype=sgd\nlr=0.1\nmomentum=0.9\n", dir);
   g_file_set_contents (recipe, text, -1, NULL);
 
-  Run r = run ((const char *[]) { "train", recipe, "--out", model, "--threads", "1", "--stop-after", "2", NULL });
+  NerveRun r = nerve_test_run_cli ((const char *[]) { "train", recipe, "--out", model, "--threads", "1", "--stop-after", "2", NULL });
   expect (&r, 0, "epoch 2/3", NULL);
   CU_ASSERT_TRUE (g_file_test (ckpt, G_FILE_TEST_EXISTS));
-  r = run ((const char *[]) { "train", recipe, "--out", model, "--threads", "1", "--resume", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "train", recipe, "--out", model, "--threads", "1", "--resume", NULL });
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "resuming from"));
   CU_ASSERT_PTR_NULL (strstr (r.out, "epoch 2/3"));
   expect (&r, 0, "epoch 3/3", NULL);
   CU_ASSERT_FALSE (g_file_test (ckpt, G_FILE_TEST_EXISTS));
 
-  r = run ((const char *[]) { "eval", model, dir, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "eval", model, dir, NULL });
   expect (&r, 0, "samples   50", NULL);
-  r = run ((const char *[]) { "eval", model, dir, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "eval", model, dir, NULL });
   expect (&r, 0, "confusion matrix", NULL);
-  r = run ((const char *[]) { "info", model, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "info", model, NULL });
   expect (&r, 0, "nerve.input.std = 0.3", NULL);
-  r = run ((const char *[]) { "eval", model, "/nonexistent", NULL });
+  r = nerve_test_run_cli ((const char *[]) { "eval", model, "/nonexistent", NULL });
   expect (&r, 1, NULL, "/nonexistent/t10k-images-idx3-ubyte");
 
   /* a recipe typo names the key */
   g_autofree char *bad = g_build_filename (dir, "bad.recipe", NULL);
   g_file_set_contents (bad, "[model]\narchitecture=tiny.json\n[train]\nepoch=3\n", -1, NULL);
-  r = run ((const char *[]) { "train", bad, "--out", model, NULL });
+  r = nerve_test_run_cli ((const char *[]) { "train", bad, "--out", model, NULL });
   expect (&r, 1, NULL, "unknown key 'epoch' in [train]");
 }
 
