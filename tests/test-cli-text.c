@@ -8,13 +8,6 @@
 #include "check.h"
 #include "nerve.h"
 
-
-static void
-check (NerveRun *r, int status, const char *out_has, const char *err_has)
-{
-  nerve_test_run_check (r, status, out_has, err_has);
-}
-
 /* The accuracy a report prints, in percent (-1 when absent). */
 static double
 accuracy_of (const char *out)
@@ -83,7 +76,7 @@ test_train_eval_finetune (void)
   g_autofree char *tuned = g_build_filename (dir, "tuned.nerve", NULL);
 
   NerveRun r = nerve_test_run_cli ((const char *[]) { "train", precipe, "--out", model, NULL });
-  check (&r, 0, "tokenizer: unigram, 40 pieces", NULL);
+  nerve_test_run_check (&r, 0, "tokenizer: unigram, 40 pieces", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "data: 510 train, 90 validation, 150 test texts; 2 classes"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "epoch 8/8"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "confusion matrix"));
@@ -94,7 +87,7 @@ test_train_eval_finetune (void)
   CU_ASSERT_FALSE (g_file_test (model, G_FILE_TEST_EXISTS) == FALSE);
 
   r = nerve_test_run_cli ((const char *[]) { "info", model, NULL });
-  check (&r, 0, "nerve.task = sentiment", NULL);
+  nerve_test_run_check (&r, 0, "nerve.task = sentiment", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "nerve.text.max_length = 12"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "tokenizer.spm"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "[\"negative\",\"positive\"]"));
@@ -102,7 +95,7 @@ test_train_eval_finetune (void)
 
   /* eval: the same report as training's test, by extension */
   r = nerve_test_run_cli ((const char *[]) { "eval", model, ptest, NULL });
-  check (&r, 0, "samples   150", NULL);
+  nerve_test_run_check (&r, 0, "samples   150", NULL);
   CU_ASSERT_DOUBLE_EQUAL (accuracy_of (r.out), acc, 1e-9);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "positive "));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "macro f1"));
@@ -110,23 +103,23 @@ test_train_eval_finetune (void)
 
   /* finetune: the starting weights are validated first; a new file is written */
   r = nerve_test_run_cli ((const char *[]) { "finetune", model, pmore, "--out", tuned, "--epochs", "2", NULL });
-  check (&r, 0, "start       val loss", NULL);
+  nerve_test_run_check (&r, 0, "start       val loss", NULL);
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "fine-tuning"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "180 texts (20 held out)"));
   CU_ASSERT_PTR_NOT_NULL (strstr (r.out, "epoch 2/2"));
   nerve_test_run_clear (&r);
   CU_ASSERT_TRUE (g_file_test (tuned, G_FILE_TEST_EXISTS));
   r = nerve_test_run_cli ((const char *[]) { "info", tuned, NULL });
-  check (&r, 0, "nerve.finetuned_from = tiny.nerve", NULL);
+  nerve_test_run_check (&r, 0, "nerve.finetuned_from = tiny.nerve", NULL);
   nerve_test_run_clear (&r);
   r = nerve_test_run_cli ((const char *[]) { "eval", tuned, ptest, NULL });
-  check (&r, 0, "samples   150", NULL);
+  nerve_test_run_check (&r, 0, "samples   150", NULL);
   CU_ASSERT (accuracy_of (r.out) > 85);
   nerve_test_run_clear (&r);
 
   /* split: the seeded held-out indices, and the lines themselves */
   r = nerve_test_run_cli ((const char *[]) { "split", ptrain, "--fraction", "0.1", "--seed", "4", NULL });
-  check (&r, 0, NULL, NULL);
+  nerve_test_run_check (&r, 0, NULL, NULL);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
   CU_ASSERT_EQUAL (g_strv_length (lines), 60);
   g_autofree guint8 *mask = nerve_holdout_mask (600, 0.1, 4, NULL, NULL);
@@ -134,41 +127,41 @@ test_train_eval_finetune (void)
     CU_ASSERT_EQUAL (mask[atoi (lines[i])], 1);
   nerve_test_run_clear (&r);
   r = nerve_test_run_cli ((const char *[]) { "split", ptest, "--print", "rest", NULL });
-  check (&r, 0, "positive\t", NULL);
+  nerve_test_run_check (&r, 0, "positive\t", NULL);
   nerve_test_run_clear (&r);
 
   /* bad input: clear messages, no crash */
   g_autofree char *bad = write_file (dir, "bad.tsv", "positive\tfine\nmaybe\tunsure\n");
   r = nerve_test_run_cli ((const char *[]) { "eval", model, bad, NULL });
-  check (&r, 1, NULL, "bad.tsv:2: label 'maybe'");
+  nerve_test_run_check (&r, 1, NULL, "bad.tsv:2: label 'maybe'");
   nerve_test_run_clear (&r);
   r = nerve_test_run_cli ((const char *[]) { "finetune", model, bad, NULL });
-  check (&r, 1, NULL, "bad.tsv:2:");
+  nerve_test_run_check (&r, 1, NULL, "bad.tsv:2:");
   nerve_test_run_clear (&r);
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/python-written.nerve");
   r = nerve_test_run_cli ((const char *[]) { "finetune", fixture, pmore, NULL });
-  check (&r, 1, NULL, "not a text model");
+  nerve_test_run_check (&r, 1, NULL, "not a text model");
   nerve_test_run_clear (&r);
   r = nerve_test_run_cli ((const char *[]) { "finetune", model, pmore, "--lr", "-1", NULL });
-  check (&r, 2, NULL, "out of range");
+  nerve_test_run_check (&r, 2, NULL, "out of range");
   nerve_test_run_clear (&r);
 
   /* recipe mistakes name the problem */
   g_autofree char *r1 = write_file (dir, "r1.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = tsv\npath = train.tsv\nvalidation = 50\n");
   r = nerve_test_run_cli ((const char *[]) { "train", r1, "--out", model, NULL });
-  check (&r, 1, NULL, "[data] validation does not apply to task sentiment");
+  nerve_test_run_check (&r, 1, NULL, "[data] validation does not apply to task sentiment");
   nerve_test_run_clear (&r);
   g_autofree char *r2 = write_file (dir, "r2.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = tsv\npath = train.tsv\n[tokenizer]\n"
                                                       "vocab_size = 30\nnormalization = identity\n[text]\nmax_length = 12\n");
   r = nerve_test_run_cli ((const char *[]) { "train", r2, "--out", model, NULL });
-  check (&r, 1, NULL, "embedding 'embedding0' has vocab 40 but the tokenizer has 30 pieces");
+  nerve_test_run_check (&r, 1, NULL, "embedding 'embedding0' has vocab 40 but the tokenizer has 30 pieces");
   nerve_test_run_clear (&r);
   g_autofree char *r3 = write_file (dir, "r3.recipe", "[model]\narchitecture = tiny.json\ntask = sentiment\n"
                                                       "[data]\nformat = csv\npath = train.tsv\n");
   r = nerve_test_run_cli ((const char *[]) { "train", r3, NULL });
-  check (&r, 1, NULL, "format = tsv, sst2 or sst-trees");
+  nerve_test_run_check (&r, 1, NULL, "format = tsv, sst2 or sst-trees");
   nerve_test_run_clear (&r);
 }
 
