@@ -1,5 +1,5 @@
 /* Sentences per second through the text classification C API (one thread):
- *   build/bench/bench-sentiment MODEL TEXT-FILE [BATCH]
+ *   build/bench/bench-sentiment MODEL TEXT-FILE [BATCH (default 32)]
  * TEXT-FILE has one text per line (an SST-2 file's "LABEL " prefix is dropped).
  * bench/sentiment.py runs it beside fastText's predict on the same lines. */
 #include <stdio.h>
@@ -15,7 +15,7 @@ main (int argc, char **argv)
     fprintf (stderr, "usage: bench-sentiment MODEL TEXT-FILE [BATCH]\n");
     return 2;
   }
-  int batch = argc > 3 ? atoi (argv[3]) : 64;
+  int batch = argc > 3 ? atoi (argv[3]) : 32;
   nerve_set_threads (1);
   g_autoptr (GError) err = NULL;
   g_autoptr (NerveModel) m = nerve_model_load (argv[1], &err);

@@ -60,7 +60,7 @@ def main():
                        check=True, capture_output=True)
         peer = min(timed(["fasttext", "predict", ft + ".bin", text]) for _ in range(3))
     print("%-40s %12s %10s" % ("what", "sentences/s", "vs fastText"))
-    print("%-40s %12.0f %10s" % ("Nerve C API (batch 64, loading excluded)", api["per_s"], "-"))
+    print("%-40s %12.0f %10s" % ("Nerve C API (batch 32, loading excluded)", api["per_s"], "-"))
     print("%-40s %12.0f %10.2f" % ("Nerve gst-launch pipeline (whole run)", n / pipe, (n / pipe) / (n / peer)))
     print("%-40s %12.0f %10.2f" % ("fastText predict (whole run)", n / peer, 1.0))
     return 0
