@@ -38,6 +38,9 @@ demo)
   echo "== training the Fashion-MNIST CNN briefly (models/fashion/cnn-quick.recipe)"
   ./build/core/cli/nerve train models/fashion/cnn-quick.recipe --out build/demo-cnn.nerve
   ./build/core/cli/nerve eval build/demo-cnn.nerve /usr/share/datasets/fashion-mnist
+  echo "== the shipped sentiment model in a GStreamer pipeline (one JSON object per line)"
+  GST_PLUGIN_PATH=$PWD/build/plugins gst-launch-1.0 -q filesrc location=models/sentiment/demo.txt ! \
+    nervesentiment model=models/sentiment/sentiment.nerve output=json ! fdsink fd=1
   ;;
 test)
   install_missing
