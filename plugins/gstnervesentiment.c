@@ -769,6 +769,24 @@ gst_nerve_sentiment_class_init (GstNerveSentimentClass *klass)
   gst_type_mark_as_plugin_api (GST_TYPE_NERVE_SENTIMENT_OUTPUT, 0);
 }
 
+/* LATENCY: classification adds no fixed delay to a unit once its delimiter arrives,
+ * but a unit waits for its delimiter, however long that takes: upstream's minimum,
+ * no maximum. */
+static gboolean
+gst_nerve_sentiment_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return gst_pad_query_default (pad, parent, query);
+  GstNerveSentiment *self = GST_NERVE_SENTIMENT (parent);
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gboolean live;
+  GstClockTime min;
+  gst_query_parse_latency (query, &live, &min, NULL);
+  gst_query_set_latency (query, live, min, GST_CLOCK_TIME_NONE);
+  return TRUE;
+}
+
 static void
 gst_nerve_sentiment_init (GstNerveSentiment *self)
 {
@@ -777,6 +795,7 @@ gst_nerve_sentiment_init (GstNerveSentiment *self)
   gst_pad_set_event_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_nerve_sentiment_sink_event));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_nerve_sentiment_src_query));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
   self->threads = DEFAULT_THREADS;

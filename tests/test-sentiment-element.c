@@ -236,6 +236,25 @@ test_timestamps_and_gaps (void)
   gst_harness_teardown (h);
 }
 
+/* LATENCY: upstream's minimum passes through; a unit may wait for its delimiter
+ * indefinitely, so there is no maximum. */
+static void
+test_latency_query (void)
+{
+  GstHarness *h = harness (NULL);
+  gst_harness_set_upstream_latency (h, 40 * GST_MSECOND);
+  CU_ASSERT_EQUAL (gst_harness_query_latency (h), 40 * GST_MSECOND);
+  GstQuery *q = gst_query_new_latency ();
+  CU_ASSERT_TRUE (gst_pad_peer_query (h->sinkpad, q));
+  GstClockTime min, max;
+  gboolean live;
+  gst_query_parse_latency (q, &live, &min, &max);
+  CU_ASSERT_EQUAL (min, 40 * GST_MSECOND);
+  CU_ASSERT_EQUAL (max, GST_CLOCK_TIME_NONE);
+  gst_query_unref (q);
+  gst_harness_teardown (h);
+}
+
 static void
 test_sentence_mode (void)
 {
@@ -853,6 +872,7 @@ main (int argc, char **argv)
     { "default model from NERVE_MODEL_PATH", test_default_model },
     { "properties and meta copies", test_properties_and_meta_copy },
     { "100 state cycles, with and without data", test_state_cycles },
+    { "latency query: upstream minimum, no maximum", test_latency_query },
     { "filesrc ! nervesentiment output=json ! filesink agrees with the C API", test_file_pipeline },
     { "the documented gst-launch-1.0 lines run", test_documented_launch_lines },
     { NULL, NULL },
