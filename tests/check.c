@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <stdio.h>
 
+#include "model.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -303,4 +304,23 @@ nerve_test_run_clear (NerveRun *r)
 {
   g_clear_pointer (&r->out, g_free);
   g_clear_pointer (&r->err, g_free);
+}
+
+void
+nerve_test_model_error (const char *json, const char *needle1, const char *needle2)
+{
+  g_autoptr (GError) err = NULL;
+  NerveModel *m = nerve_model_new (json, &err);
+  if (m) {
+    fprintf (stderr, "  accepted: %s\n", json);
+    nerve_model_unref (m);
+  }
+  CU_ASSERT_PTR_NULL (m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
+  const char *needles[] = { needle1, needle2 };
+  for (int i = 0; i < 2; i++)
+    if (needles[i] && !strstr (err->message, needles[i])) {
+      fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needles[i]);
+      CU_FAIL ("error message");
+    }
 }

@@ -69,3 +69,7 @@ NerveRun nerve_test_run_cli (const char *const *args);
  * printing both on a mismatch. Returns whether all held. */
 gboolean nerve_test_run_check (const NerveRun *r, int status, const char *out_has, const char *err_has);
 void nerve_test_run_clear (NerveRun *r);
+
+/* Expects nerve_model_new (json) to fail with a message containing each non-NULL
+ * needle; records CUnit failures (and prints the message) otherwise. */
+void nerve_test_model_error (const char *json, const char *needle1, const char *needle2);

@@ -621,16 +621,7 @@ static void
 expect_error (const char *layers, const char *input, const char *needle)
 {
   g_autofree char *json = g_strdup_printf ("{\"input\":%s,\"layers\":[%s]}", input, layers);
-  g_autoptr (GError) err = NULL;
-  NerveModel *m = nerve_model_new (json, &err);
-  CU_ASSERT_PTR_NULL (m);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  if (!strstr (err->message, needle)) {
-    fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needle);
-    CU_FAIL ("error message");
-  }
-  if (m)
-    nerve_model_unref (m);
+  nerve_test_model_error (json, needle, NULL);
 }
 
 static void

@@ -615,49 +615,32 @@ test_graph_shapes (void)
   nerve_free_floats (dy);
 }
 
-static void
-expect_error (const char *json, const char *needle)
-{
-  g_autoptr (GError) err = NULL;
-  NerveModel *m = nerve_model_new (json, &err);
-  if (m) {
-    fprintf (stderr, "  accepted: %s\n", json);
-    nerve_model_unref (m);
-  }
-  CU_ASSERT_PTR_NULL (m);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  if (!strstr (err->message, needle)) {
-    fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needle);
-    CU_FAIL ("error message");
-  }
-}
-
 #define IMG "{\"input\":[6,8,8],\"layers\":["
 #define SEQ "{\"input\":[10,6],\"layers\":["
 static void
 test_bad_configs (void)
 {
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":11}]}", "larger than the padded input 8x8");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":5,\"dilation\":2}]}", "larger than the padded input");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups (4)");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"groups\":3}]}", "filters (8)");
-  expect_error (IMG "{\"type\":\"conv2d\",\"kernel\":3}]}", "'filters' is required");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4}]}", "'kernel' is required");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"stride\":2,\"padding\":\"same\"}]}",
-                "'same' needs stride 1");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"padding\":\"full\"}]}", "same, valid");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":[3,3,3]}]}", "list of two integers");
-  expect_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"strides\":2}]}", "unknown key 'strides'");
-  expect_error (SEQ "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3}]}", "[channels, height, width]");
-  expect_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":3,\"stride\":2,"
-                    "\"output_padding\":2}]}", "output_padding (2) must be smaller");
-  expect_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups");
-  expect_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":1,\"padding\":4}]}", "too large");
-  expect_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":12}]}", "larger than the padded input of 10 frames");
-  expect_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups");
-  expect_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"padding\":[1,1]}]}", "must be an integer");
-  expect_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"padding\":\"left\"}]}", "same, causal, valid");
-  expect_error (IMG "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3}]}", "[time, channels]");
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":11}]}", "larger than the padded input 8x8", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":5,\"dilation\":2}]}", "larger than the padded input", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups (4)", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"groups\":3}]}", "filters (8)", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"kernel\":3}]}", "'filters' is required", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4}]}", "'kernel' is required", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"stride\":2,\"padding\":\"same\"}]}",
+                "'same' needs stride 1", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"padding\":\"full\"}]}", "same, valid", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":[3,3,3]}]}", "list of two integers", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"strides\":2}]}", "unknown key 'strides'", NULL);
+  nerve_test_model_error (SEQ "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3}]}", "[channels, height, width]", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":3,\"stride\":2,"
+                    "\"output_padding\":2}]}", "output_padding (2) must be smaller", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv_transpose2d\",\"filters\":4,\"kernel\":1,\"padding\":4}]}", "too large", NULL);
+  nerve_test_model_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":12}]}", "larger than the padded input of 10 frames", NULL);
+  nerve_test_model_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"groups\":4}]}", "divisible by groups", NULL);
+  nerve_test_model_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"padding\":[1,1]}]}", "must be an integer", NULL);
+  nerve_test_model_error (SEQ "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3,\"padding\":\"left\"}]}", "same, causal, valid", NULL);
+  nerve_test_model_error (IMG "{\"type\":\"conv1d\",\"filters\":4,\"kernel\":3}]}", "[time, channels]", NULL);
 }
 
 NERVE_TEST_MAIN ("conv",

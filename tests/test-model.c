@@ -27,33 +27,20 @@ test_build_mlp (void)
 }
 
 static void
-expect_error (const char *json, const char *needle)
-{
-  g_autoptr (GError) err = NULL;
-  NerveModel *m = nerve_model_new (json, &err);
-  CU_ASSERT_PTR_NULL (m);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  if (!strstr (err->message, needle)) {
-    fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needle);
-    CU_FAIL ("error message");
-  }
-}
-
-static void
 test_bad_architectures (void)
 {
-  expect_error ("{", "not valid JSON");
-  expect_error ("[]", "must be a JSON object");
-  expect_error ("{\"input\":[4],\"layers\":[]}", "non-empty");
-  expect_error ("{\"input\":[0],\"layers\":[{\"type\":\"relu\"}]}", "positive integers");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"nope\"}]}", "unknown type 'nope'");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":3,\"unit\":3}]}", "unknown key 'unit'");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\"}]}", "'units' is required");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":-2}]}", "must be in");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":\"3\"}]}", "must be an integer");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"inputs\":[\"later\"]}]}", "not \"input\" or an earlier layer");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"name\":\"a\"},{\"type\":\"relu\",\"name\":\"a\"}]}", "used twice");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\"}],\"output\":\"x\"}", "output 'x'");
+  nerve_test_model_error ("{", "not valid JSON", NULL);
+  nerve_test_model_error ("[]", "must be a JSON object", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[]}", "non-empty", NULL);
+  nerve_test_model_error ("{\"input\":[0],\"layers\":[{\"type\":\"relu\"}]}", "positive integers", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"nope\"}]}", "unknown type 'nope'", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":3,\"unit\":3}]}", "unknown key 'unit'", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\"}]}", "'units' is required", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":-2}]}", "must be in", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":\"3\"}]}", "must be an integer", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"inputs\":[\"later\"]}]}", "not \"input\" or an earlier layer", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\",\"name\":\"a\"},{\"type\":\"relu\",\"name\":\"a\"}]}", "used twice", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\"}],\"output\":\"x\"}", "output 'x'", NULL);
 }
 
 typedef struct {

@@ -278,28 +278,15 @@ test_graph_shapes_and_params (void)
 }
 
 static void
-expect_error (const char *json, const char *needle)
-{
-  g_autoptr (GError) err = NULL;
-  NerveModel *m = nerve_model_new (json, &err);
-  CU_ASSERT_PTR_NULL (m);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  if (!strstr (err->message, needle)) {
-    fprintf (stderr, "  error '%s' does not mention '%s'\n", err->message, needle);
-    CU_FAIL ("error message");
-  }
-}
-
-static void
 test_graph_bad_configs (void)
 {
-  expect_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\"}]}", "'hidden' (the state size) is required");
-  expect_error ("{\"input\":[4],\"layers\":[{\"type\":\"gru\",\"hidden\":3}]}",
-                "input per sample is [4], expected a sequence [time, features]");
-  expect_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"gru\",\"hidden\":3,\"layers\":0}]}", "must be in");
-  expect_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\",\"hidden\":3,\"dropout\":0.1}]}",
-                "unknown key 'dropout'");
-  expect_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\",\"hidden\":3,\"bidirectional\":1}]}", "bidirectional");
+  nerve_test_model_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\"}]}", "'hidden' (the state size) is required", NULL);
+  nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"gru\",\"hidden\":3}]}",
+                "input per sample is [4], expected a sequence [time, features]", NULL);
+  nerve_test_model_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"gru\",\"hidden\":3,\"layers\":0}]}", "must be in", NULL);
+  nerve_test_model_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\",\"hidden\":3,\"dropout\":0.1}]}",
+                "unknown key 'dropout'", NULL);
+  nerve_test_model_error ("{\"input\":[6,4],\"layers\":[{\"type\":\"lstm\",\"hidden\":3,\"bidirectional\":1}]}", "bidirectional", NULL);
 }
 
 /* The runner gives what the naive loops give with the model's named parameters,
