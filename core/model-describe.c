@@ -1,5 +1,6 @@
 /* The human-readable summary of a model that `nerve info` prints. */
 #include "modelfile.h"
+#include "modelfile-private.h"
 
 #include <string.h>
 
@@ -30,25 +31,6 @@ append_value (GString *out, const char *v)
   }
   if (*p)
     g_string_append_printf (out, "... (%zu bytes)", len);
-}
-
-static int
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static GPtrArray *
-sorted_keys (GHashTable *h)
-{
-  GPtrArray *a = g_ptr_array_new ();
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init (&it, h);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (a, k);
-  g_ptr_array_sort (a, cmp_str);
-  return a;
 }
 
 void
@@ -98,7 +80,7 @@ nerve_model_describe (NerveModel *m, GString *out)
   g_string_append_printf (out, "parameters:  %zu trainable + %zu in buffers (%.1f KiB as F32)\n", trainable,
                           buffers, (double) (trainable + buffers) * 4 / 1024);
 
-  g_autoptr (GPtrArray) keys = sorted_keys (m->metadata);
+  g_autoptr (GPtrArray) keys = nerve_modelfile_sorted_keys (m->metadata);
   g_string_append_printf (out, "metadata:    %u keys\n", keys->len);
   for (guint i = 0; i < keys->len; i++) {
     g_string_append_printf (out, "  %s = ", (const char *) keys->pdata[i]);
@@ -106,7 +88,7 @@ nerve_model_describe (NerveModel *m, GString *out)
     g_string_append_c (out, '\n');
   }
 
-  g_autoptr (GPtrArray) blobs = sorted_keys (m->blobs);
+  g_autoptr (GPtrArray) blobs = nerve_modelfile_sorted_keys (m->blobs);
   guint n_tensors = blobs->len;
   for (int i = 0; i < m->n_layers; i++)
     n_tensors += (guint) m->layers[i]->n_params;

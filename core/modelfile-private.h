@@ -14,3 +14,7 @@ nerve_modelfile_key_is_generated (const char *key)
   return g_str_equal (key, NERVE_KEY_VERSION) || g_str_equal (key, NERVE_KEY_ARCH) ||
          g_str_equal (key, NERVE_KEY_EXTRAS) || g_str_equal (key, NERVE_KEY_BLOBS);
 }
+
+/* The keys of a string-keyed table, sorted (files and listings are then the same on
+ * every run); the array does not own them. */
+GPtrArray *nerve_modelfile_sorted_keys (GHashTable *h);

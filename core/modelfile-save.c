@@ -64,25 +64,6 @@ write_tensor (int fd, const OutTensor *t)
   return write_all (fd, t->data, t->n * dtypes[t->dtype].size);
 }
 
-static int
-cmp_str (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static GPtrArray *
-sorted_keys (GHashTable *h)
-{
-  GPtrArray *a = g_ptr_array_new ();
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init (&it, h);
-  while (g_hash_table_iter_next (&it, &k, NULL))
-    g_ptr_array_add (a, k);
-  g_ptr_array_sort (a, cmp_str);
-  return a;
-}
-
 /* Names of the non-parameter tensors (from index first on) of one dtype, as JSON. */
 static char *
 json_name_list (GArray *tensors, guint first, int dtype)
@@ -126,7 +107,7 @@ collect_tensors (NerveModel *m, const NerveExtraTensor *extras, int n_extras, in
     g_array_append_val (out, t);
     g_hash_table_add (names, (gpointer) x->name);
   }
-  g_autoptr (GPtrArray) blobs = sorted_keys (m->blobs);
+  g_autoptr (GPtrArray) blobs = nerve_modelfile_sorted_keys (m->blobs);
   for (guint i = 0; i < blobs->len; i++) {
     const char *name = blobs->pdata[i];
     GBytes *b = g_hash_table_lookup (m->blobs, name);
@@ -167,7 +148,7 @@ build_header (NerveModel *m, GArray *tensors, int n_params)
     json_builder_set_member_name (b, NERVE_KEY_BLOBS);
     json_builder_add_string_value (b, l);
   }
-  g_autoptr (GPtrArray) keys = sorted_keys (m->metadata);
+  g_autoptr (GPtrArray) keys = nerve_modelfile_sorted_keys (m->metadata);
   for (guint i = 0; i < keys->len; i++) {
     const char *k = keys->pdata[i];
     if (nerve_modelfile_key_is_generated (k))

@@ -524,3 +524,22 @@ nerve_model_get_blob (NerveModel *m, const char *name)
   g_return_val_if_fail (m != NULL && name != NULL, NULL);
   return g_hash_table_lookup (m->blobs, name);
 }
+
+static int
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+nerve_modelfile_sorted_keys (GHashTable *h)
+{
+  GPtrArray *a = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, h);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (a, k);
+  g_ptr_array_sort (a, cmp_str);
+  return a;
+}
