@@ -324,3 +324,38 @@ nerve_test_model_error (const char *json, const char *needle1, const char *needl
       CU_FAIL ("error message");
     }
 }
+
+static double
+runner_loss (NerveRunner *r, const float *x, const int *lengths, int batch, const float *rnd, gsize nout)
+{
+  const float *y = nerve_runner_forward_seq (r, x, lengths, batch, FALSE, NULL);
+  double s = 0;
+  for (gsize i = 0; i < nout; i++)
+    s += (double) y[i] * rnd[i];
+  return s;
+}
+
+double
+nerve_test_runner_fd (NerveRunner *r, NerveModel *m, float *x, gsize nx, const int *lengths, int batch,
+                      const float *rnd, gsize nout, float h, gsize stride)
+{
+  runner_loss (r, x, lengths, batch, rnd, nout);
+  nerve_model_zero_grads (m);
+  const float *dx = nerve_runner_backward (r, rnd);
+  float *targets[] = { x, m->arena };
+  const float *grads[] = { dx, m->grad };
+  gsize counts[] = { nx, m->n_floats };
+  double worst = 0;
+  for (int t = 0; t < 2; t++)
+    for (gsize i = 0; i < counts[t]; i += stride) {
+      float keep = targets[t][i];
+      targets[t][i] = keep + h;
+      double lp = runner_loss (r, x, lengths, batch, rnd, nout);
+      targets[t][i] = keep - h;
+      double lm = runner_loss (r, x, lengths, batch, rnd, nout);
+      targets[t][i] = keep;
+      double fd = (lp - lm) / (2 * h);
+      worst = fmax (worst, fabs (fd - grads[t][i]) / fmax (1, fabs (fd)));
+    }
+  return worst;
+}

@@ -4,6 +4,8 @@
 #include <CUnit/CUnit.h>
 #include <glib.h>
 
+#include "model.h"
+
 typedef struct {
   const char *name;
   void (*fn) (void);
@@ -73,3 +75,11 @@ void nerve_test_run_clear (NerveRun *r);
 /* Expects nerve_model_new (json) to fail with a message containing each non-NULL
  * needle; records CUnit failures (and prints the message) otherwise. */
 void nerve_test_model_error (const char *json, const char *needle1, const char *needle2);
+
+/* Coarse float finite differences through a whole runner (made with GRADS and
+ * INPUT_GRAD): L = sum(forward(x) * rnd); backpropagates rnd, then compares every
+ * stride-th element of x ([batch, input]) and of the model's arena with
+ * (L(+h) - L(-h)) / 2h. Returns the worst |fd - analytic| / max(1, |fd|); the caller
+ * asserts its own bound (the exact checks are per kernel, in double). */
+double nerve_test_runner_fd (NerveRunner *r, NerveModel *m, float *x, gsize nx, const int *lengths, int batch,
+                             const float *rnd, gsize nout, float h, gsize stride);

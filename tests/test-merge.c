@@ -120,23 +120,6 @@ static const char *residual =
   "{\"type\":\"dense\",\"name\":\"fc2\",\"units\":8},"
   "{\"type\":\"add\",\"name\":\"res\",\"inputs\":[\"fc2\",\"fc1\"]}]}";
 
-typedef struct {
-  NerveRunner *r;
-  float *x, *rnd;
-  int batch;
-  gsize nout;
-} NetCase;
-
-static double
-net_loss (NetCase *c)
-{
-  const float *y = nerve_runner_forward (c->r, c->x, c->batch, FALSE, NULL);
-  double s = 0;
-  for (gsize i = 0; i < c->nout; i++)
-    s += (double) y[i] * c->rnd[i];
-  return s;
-}
-
 static void
 test_residual_graph_gradients (void)
 {
@@ -147,14 +130,12 @@ test_residual_graph_gradients (void)
   nerve_model_init_params (m, 11);
   g_autoptr (NerveRunner) r = nerve_runner_new (m, 4, NERVE_RUNNER_GRADS | NERVE_RUNNER_INPUT_GRAD, &err);
   CU_ASSERT_PTR_NOT_NULL_FATAL (r);
-  NetCase c = { .r = r, .batch = 4, .nout = 4 * 8 };
-  c.x = nerve_alloc_floats (4 * 6);
-  c.rnd = nerve_alloc_floats (c.nout);
-  nerve_test_fill_f32 (c.x, 24, 12, 1);
-  nerve_test_fill_f32 (c.rnd, c.nout, 13, 1);
+  float *x = nerve_alloc_floats (4 * 6), *rnd = nerve_alloc_floats (4 * 8);
+  nerve_test_fill_f32 (x, 24, 12, 1);
+  nerve_test_fill_f32 (rnd, 32, 13, 1);
 
   /* forward: res = fc2 + fc1 */
-  net_loss (&c);
+  nerve_runner_forward (r, x, 4, FALSE, NULL);
   const float *fc1 = nerve_runner_layer_output (r, "fc1"), *fc2 = nerve_runner_layer_output (r, "fc2");
   const float *res = nerve_runner_layer_output (r, "res");
   float sum[32];
@@ -162,33 +143,16 @@ test_residual_graph_gradients (void)
     sum[i] = fc1[i] + fc2[i];
   nerve_assert_close ("residual sum", res, sum, 32, 1e-7);
 
-  nerve_model_zero_grads (m);
-  const float *dx = nerve_runner_backward (r, c.rnd);
   /* float forward: coarse step, loose tolerance; the exact checks are per kernel */
-  const float h = 1e-3f;
-  float *targets[] = { c.x, m->arena };
-  const float *grads[] = { dx, m->grad };
-  gsize counts[] = { 24, m->n_floats };
-  double worst = 0;
-  for (int t = 0; t < 2; t++)
-    for (gsize i = 0; i < counts[t]; i++) {
-      float keep = targets[t][i];
-      targets[t][i] = keep + h;
-      double lp = net_loss (&c);
-      targets[t][i] = keep - h;
-      double lm = net_loss (&c);
-      targets[t][i] = keep;
-      double fd = (lp - lm) / (2 * h);
-      worst = fmax (worst, fabs (fd - grads[t][i]) / fmax (1, fabs (fd)));
-    }
+  double worst = nerve_test_runner_fd (r, m, x, 24, NULL, 4, rnd, 32, 1e-3f, 1);
   if (worst >= 5e-3)
     fprintf (stderr, "  residual graph: worst relative FD error %.3g\n", worst);
   CU_ASSERT (worst < 5e-3);
   /* the fan-out of fc1 matters: fc1's bias gradient includes the skip path's Σ dy */
   NerveParam *b1 = nerve_model_find_param (m, "fc1.bias");
   CU_ASSERT (fabsf (b1->grad[0]) > 0);
-  nerve_free_floats (c.x);
-  nerve_free_floats (c.rnd);
+  nerve_free_floats (x);
+  nerve_free_floats (rnd);
 }
 
 /* ---- graph shapes and errors -------------------------------------------------------------- */

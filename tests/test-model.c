@@ -43,24 +43,6 @@ test_bad_architectures (void)
   nerve_test_model_error ("{\"input\":[4],\"layers\":[{\"type\":\"relu\"}],\"output\":\"x\"}", "output 'x'", NULL);
 }
 
-typedef struct {
-  NerveRunner *r;
-  NerveModel *m;
-  float *x, *rnd;
-  int batch;
-  gsize nout;
-} NetCase;
-
-static double
-net_loss (NetCase *c)
-{
-  const float *y = nerve_runner_forward (c->r, c->x, c->batch, FALSE, NULL);
-  double s = 0;
-  for (gsize i = 0; i < c->nout; i++)
-    s += (double) y[i] * c->rnd[i];
-  return s;
-}
-
 static void
 test_runner_gradients (void)
 {
@@ -69,35 +51,14 @@ test_runner_gradients (void)
   nerve_model_init_params (m, 7);
   g_autoptr (NerveRunner) r = nerve_runner_new (m, 4, NERVE_RUNNER_GRADS | NERVE_RUNNER_INPUT_GRAD, &err);
   CU_ASSERT_PTR_NOT_NULL_FATAL (r);
-  NetCase c = { .r = r, .m = m, .batch = 4, .nout = 4 * 3 };
-  c.x = nerve_alloc_floats (4 * 6);
-  c.rnd = nerve_alloc_floats (c.nout);
-  nerve_test_fill_f32 (c.x, 24, 1, 1);
-  nerve_test_fill_f32 (c.rnd, c.nout, 2, 1);
-  net_loss (&c);
-  nerve_model_zero_grads (m);
-  const float *dx = nerve_runner_backward (r, c.rnd);
+  float *x = nerve_alloc_floats (4 * 6), *rnd = nerve_alloc_floats (4 * 3);
+  nerve_test_fill_f32 (x, 24, 1, 1);
+  nerve_test_fill_f32 (rnd, 12, 2, 1);
   /* float forward: a coarse step and loose tolerance, the exact checks are per kernel */
-  const float h = 1e-2f;
-  float *targets[] = { c.x, m->arena };
-  const float *grads[] = { dx, m->grad };
-  gsize counts[] = { 24, m->n_floats };
-  double worst = 0;
-  for (int t = 0; t < 2; t++)
-    for (gsize i = 0; i < counts[t]; i += 3) {
-      float keep = targets[t][i];
-      targets[t][i] = keep + h;
-      double lp = net_loss (&c);
-      targets[t][i] = keep - h;
-      double lm = net_loss (&c);
-      targets[t][i] = keep;
-      double fd = (lp - lm) / (2 * h);
-      double e = fabs (fd - grads[t][i]) / fmax (1, fabs (fd));
-      worst = fmax (worst, e);
-    }
+  double worst = nerve_test_runner_fd (r, m, x, 24, NULL, 4, rnd, 12, 1e-2f, 3);
   CU_ASSERT (worst < 2e-3);
-  nerve_free_floats (c.x);
-  nerve_free_floats (c.rnd);
+  nerve_free_floats (x);
+  nerve_free_floats (rnd);
 }
 
 /* Inference runners reuse weight-derived data (Winograd filter transforms) between

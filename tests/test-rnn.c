@@ -291,23 +291,6 @@ test_graph_bad_configs (void)
 
 /* The runner gives what the naive loops give with the model's named parameters,
  * and its gradients agree with finite differences (float, coarse). */
-typedef struct {
-  NerveRunner *r;
-  float *x, *rnd;
-  const int *len;
-  gsize nout;
-} NetCase;
-
-static double
-net_loss (NetCase *c)
-{
-  const float *y = nerve_runner_forward_seq (c->r, c->x, c->len, 3, FALSE, NULL);
-  double s = 0;
-  for (gsize i = 0; i < c->nout; i++)
-    s += (double) y[i] * c->rnd[i];
-  return s;
-}
-
 static void
 test_graph_runner (void)
 {
@@ -322,12 +305,11 @@ test_graph_runner (void)
     g_autoptr (NerveRunner) r = nerve_runner_new (m, 3, NERVE_RUNNER_GRADS | NERVE_RUNNER_INPUT_GRAD, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL (r);
     static const int len[] = { 5, 2, 4 };
-    NetCase c = { .r = r, .len = len, .nout = 3 * 5 * 12 };
-    c.x = nerve_alloc_floats (3 * 5 * 4);
-    c.rnd = nerve_alloc_floats (c.nout);
-    nerve_test_fill_f32 (c.x, 60, 1, 1);
-    nerve_test_fill_f32 (c.rnd, c.nout, 2, 1);
-    const float *y = nerve_runner_forward_seq (r, c.x, len, 3, FALSE, NULL);
+    const gsize nout = 3 * 5 * 12;
+    float *x = nerve_alloc_floats (3 * 5 * 4), *rnd = nerve_alloc_floats (nout);
+    nerve_test_fill_f32 (x, 60, 1, 1);
+    nerve_test_fill_f32 (rnd, nout, 2, 1);
+    const float *y = nerve_runner_forward_seq (r, x, len, 3, FALSE, NULL);
     NerveRnnShape s = { .batch = 3, .time = 5, .in = 4, .hidden = 6, .layers = 2, .dirs = 2, .seq_out = TRUE };
     const float *p[16];
     for (int i = 0; i < 16; i++) {
@@ -335,29 +317,12 @@ test_graph_runner (void)
       g_autofree char *name = g_strconcat ("r.", tn, NULL);
       p[i] = nerve_model_find_param (m, name)->data;
     }
-    float *yr = nerve_alloc_floats (c.nout), *cache = nerve_alloc_floats (nerve_rnn_cache_size (cell, &s));
-    nerve_rnn_forward_ref (cell, yr, cache, c.x, len, p, &s);
-    nerve_assert_close ("runner forward", y, yr, c.nout, 2e-6);
-    net_loss (&c);
-    nerve_model_zero_grads (m);
-    const float *dx = nerve_runner_backward (r, c.rnd);
-    const float h = 1e-2f;
-    float *targets[] = { c.x, m->arena };
-    const float *grads[] = { dx, m->grad };
-    gsize counts[] = { 60, m->n_floats };
-    double worst = 0;
-    for (int t = 0; t < 2; t++)
-      for (gsize i = 0; i < counts[t]; i += 7) {
-        float keep = targets[t][i];
-        targets[t][i] = keep + h;
-        double lp = net_loss (&c);
-        targets[t][i] = keep - h;
-        double lm = net_loss (&c);
-        targets[t][i] = keep;
-        worst = fmax (worst, fabs ((lp - lm) / (2 * h) - grads[t][i]) / fmax (1, fabs (grads[t][i])));
-      }
+    float *yr = nerve_alloc_floats (nout), *cache = nerve_alloc_floats (nerve_rnn_cache_size (cell, &s));
+    nerve_rnn_forward_ref (cell, yr, cache, x, len, p, &s);
+    nerve_assert_close ("runner forward", y, yr, nout, 2e-6);
+    double worst = nerve_test_runner_fd (r, m, x, 60, len, 3, rnd, nout, 1e-2f, 7);
     CU_ASSERT (worst < 2e-3);
-    nerve_free_floats (c.x), nerve_free_floats (c.rnd), nerve_free_floats (yr), nerve_free_floats (cache);
+    nerve_free_floats (x), nerve_free_floats (rnd), nerve_free_floats (yr), nerve_free_floats (cache);
   }
 }
 
