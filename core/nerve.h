@@ -38,3 +38,4 @@
 #include "textclass.h"
 #include "word2vec.h"
 #include "fft.h"
+#include "stft.h"
