@@ -36,14 +36,17 @@ nerve_si_sdr (const float *estimate, const float *reference, gsize n)
 {
   g_return_val_if_fail (estimate && reference && n > 0, NAN);
   double ms = mean (reference, n), me = mean (estimate, n);
-  double ss = 0, es = 0;
+  double ss = 0, es = 0, ee = 0;
   for (gsize i = 0; i < n; i++) {
     double s = reference[i] - ms, e = estimate[i] - me;
     ss += s * s;
     es += e * s;
+    ee += e * e;
   }
   if (ss <= 0)
     return NAN; /* no reference to project on */
+  if (ee <= 0)
+    return -INFINITY; /* a constant estimate keeps nothing of the reference */
   double a = es / ss, target = 0, resid = 0;
   /* the residual summed directly: ee - es^2/ss cancels badly at high SI-SDR */
   for (gsize i = 0; i < n; i++) {

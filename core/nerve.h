@@ -37,3 +37,4 @@
 #include "layers/winograd.h"
 #include "textclass.h"
 #include "word2vec.h"
+#include "audio-metrics.h"
