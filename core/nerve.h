@@ -38,3 +38,5 @@
 #include "textclass.h"
 #include "word2vec.h"
 #include "audio-metrics.h"
+#include "fft.h"
+#include "stft.h"
