@@ -14,6 +14,7 @@ static const struct {
   { "finetune", "continue training a text model on a label<TAB>text file", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
   { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
+  { "denoise", "remove noise from speech in an audio file", nerve_cli_denoise },
 };
 
 static void
