@@ -39,3 +39,4 @@
 #include "word2vec.h"
 #include "fft.h"
 #include "stft.h"
+#include "audiofile.h"
