@@ -40,3 +40,4 @@
 #include "audio-metrics.h"
 #include "fft.h"
 #include "stft.h"
+#include "audiofile.h"
