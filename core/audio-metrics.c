@@ -203,7 +203,8 @@ gcd (int a, int b)
  * lower Nyquist rate, 60 dB rejection, transition 10 % of the cutoff, unit DC gain,
  * applied zero-phase; ceil(n * up / down) samples out. STOI uses this filter rather than
  * nerve_resample because silence removal and the top band see the 4-5 kHz region where
- * resamplers differ: a steeper filter moved STOI by up to 4e-3 on clipped speech. */
+ * resamplers differ: nerve_resample's steeper filter moved STOI by 2e-4 on noisy LJ Speech
+ * and 3.6e-3 on a clipped test signal. */
 static double *
 stoi_resample (const float *x, gsize n, int from, gsize *n_out)
 {
