@@ -39,3 +39,5 @@
 #include "word2vec.h"
 #include "import-onnx.h"
 #include "import-dtln.h"
+#include "fft.h"
+#include "stft.h"
