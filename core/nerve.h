@@ -42,3 +42,6 @@
 #include "import-dtln.h"
 #include "fft.h"
 #include "stft.h"
+#include "audiofile.h"
+#include "audio-metrics.h"
+#include "denoise.h"
