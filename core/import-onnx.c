@@ -98,7 +98,7 @@ skip_field (Ctx *c, Buf *b, int wire)
   case WT_I32: {
     gsize n = wire == WT_I64 ? 8 : 4;
     if ((gsize) (b->end - b->p) < n)
-      return fail (c, b, NERVE_ERROR_FORMAT, "truncated fixed-size field");
+      return fail (c, b, NERVE_ERROR_FORMAT, "truncated fixed-size field: the file is cut short or not ONNX");
     b->p += n;
     return TRUE;
   }
