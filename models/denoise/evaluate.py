@@ -250,10 +250,11 @@ def build_test_set(data, out, seed, per_snr, jobs):
             write_wav(os.path.join(out, "noisy", mid + ".wav"), mix * scale)
             mixtures.append(dict(id=mid, snr=snr, n=len(s), speech=sp, noise=npath, scale=scale))
             k += 1
+    short = lambda p: os.path.relpath(p, data) if p.startswith(data + os.sep) else p
     with open(os.path.join(out, "testset.tsv"), "w") as f:
         f.write("id\tsnr_db\tsamples\tspeech\tnoise\tscale\n")
         for m in mixtures:
-            f.write(f"{m['id']}\t{m['snr']}\t{m['n']}\t{m['speech']}\t{m['noise']}\t{m['scale']:.6f}\n")
+            f.write(f"{m['id']}\t{m['snr']}\t{m['n']}\t{short(m['speech'])}\t{short(m['noise'])}\t{m['scale']:.6f}\n")
     log(f"test set: {len(mixtures)} mixtures ({len(speech)} utterances x SNR {SNRS} dB), "
         f"{sum(m['n'] for m in mixtures) / RATE / 60:.1f} min, seed {seed} -> {out}/testset.tsv")
     return mixtures
@@ -455,7 +456,7 @@ def check_bars(results, shipped):
                                           f"{v - b:+.2f} dB >= {margin:.0f} dB"))
     for c in COLS[:-1]:
         v, base = g(shipped, c, "stoi"), g("input", c, "stoi")
-        bars.append((v >= base, f"{shipped} STOI at {c} dB: {v:.4f} >= input {base:.4f}"))
+        bars.append((v >= base, f"{shipped} STOI at {c} dB: {v:.5f} >= input {base:.5f} ({v - base:+.5f})"))
     return bars
 
 
@@ -475,6 +476,7 @@ def main():
     ap.add_argument("--seed", type=int, default=SEED, help=f"test-set seed (default {SEED}: the standard set)")
     ap.add_argument("--per-snr", type=int, default=0, help="only the first N utterances per SNR (a quick look)")
     ap.add_argument("--jobs", type=int, default=2, help="processes at a time (default 2)")
+    ap.add_argument("--keep-raw", action="store_true", help="keep the peers' unaligned outputs (out/raw/)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a bar fails or cannot be checked")
     args = ap.parse_args()
     args.data = os.path.abspath(args.data)
@@ -498,21 +500,20 @@ def main():
     systems = systems_to_run(args)
 
     results, delays = {}, {}
-    verify_ids = [m["id"] for m in mixtures if m["snr"] == SNRS[-1]][:VERIFY_FILES]
-    for sys_ in systems:
+    verify_ids = set([m["id"] for m in mixtures if m["snr"] == SNRS[-1]][:VERIFY_FILES])
+    audio = sum(m["n"] for m in mixtures) / RATE
+    clean = lambda m: os.path.join(args.out, "clean", m["id"] + ".wav")
+    noisy = lambda m: os.path.join(args.out, "noisy", m["id"] + ".wav")
+
+    def evaluate(sys_, secs):
+        """Aligns, scores and checks the delay of one system's outputs."""
         name, kind, param, delay = sys_
-        secs = run_system(sys_, mixtures, args.out, args.nerve, args.jobs)
-        audio = sum(m["n"] for m in mixtures) / RATE
         paths = align(sys_, mixtures, args.out)
-        clean = lambda m: os.path.join(args.out, "clean", m["id"] + ".wav")
-        noisy = lambda m: os.path.join(args.out, "noisy", m["id"] + ".wav")
         res = score(args.nerve, args.out, name, [(clean(m), paths[m["id"]], noisy(m), str(m["snr"]))
                                                  for m in mixtures], 0)
         groups = dict(res["groups"], all=res["all"])
-        for gname, gr in groups.items():  # the input's own scores, under the names the table uses
-            gr["input_stoi"] = gr.get("noisy_stoi")
         # delay check: the aligned output 20 ms late must be found 20 ms late, per file
-        vpaths = align(sys_, mixtures, args.out, shift=VERIFY_SHIFT, ids=set(verify_ids))
+        vpaths = align(sys_, mixtures, args.out, shift=VERIFY_SHIFT, ids=verify_ids)
         vres = score(args.nerve, args.out, name + "-delay", [(clean(m), vpaths[m["id"]], "-", m["id"])
                                                              for m in mixtures if m["id"] in vpaths], 50)
         found = [round(g["delay_ms"] * RATE / 1000) for g in vres["groups"].values()]
@@ -521,9 +522,21 @@ def main():
                             residual=[f - VERIFY_SHIFT for f in found])
         results[name] = dict(kind=kind, model=param, delay_samples=delay, seconds=round(secs, 2),
                              x_real_time=round(audio / secs, 1) if secs else None, groups=groups)
-        log(f"{name:<22} {secs:7.1f} s ({audio / secs if secs else 0:6.0f}x real time); "
+        if kind in ("webrtc", "ffmpeg") and not args.keep_raw:  # aligned copies are kept
+            shutil.rmtree(os.path.join(args.out, "raw", name), ignore_errors=True)
+        log(f"{name:<22} ran in {secs:6.1f} s ({audio / secs if secs else 0:5.0f}x real time); "
             f"SI-SDRi {groups['all']['si_sdr_improvement']:+.2f} dB; delay {delay} samples: "
             f"{exact}/{len(found)} files confirmed exactly")
+
+    # each system's scoring runs while the next system processes
+    with cf.ThreadPoolExecutor(args.jobs) as scoring:
+        pending = []
+        for sys_ in systems:
+            secs = run_system(sys_, mixtures, args.out, args.nerve, args.jobs)
+            pending.append(scoring.submit(evaluate, sys_, secs))
+        for p in pending:
+            p.result()
+    results = {s[0]: results[s[0]] for s in systems}  # in the order they were listed
 
     cfg = dict(seed=args.seed, snrs=SNRS, mixtures=len(mixtures), rate=RATE, speech_dbfs=SPEECH_DBFS,
                snr_mode="plain RMS over the whole utterance", per_snr=args.per_snr or None,
