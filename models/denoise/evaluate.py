@@ -21,11 +21,15 @@ Systems, each on every mixture:
   dtln                   DTLN imported with `nerve import --format dtln`, run by `nerve denoise`
   nerve                  the shipped models/denoise/denoise.nerve through `nerve denoise`
   NAME=PATH.nerve        (--system) any other Nerve denoise model
-Each output is shifted by its system's known algorithmic delay (`nerve denoise` output is
+(arnndn runs one file per ffmpeg process: batched runs were not reproducible.) Each output is
+shifted by its system's known algorithmic delay (`nerve denoise` output is
 already aligned), padded or cut to the clean length, and scored by Nerve's evaluator,
 `nerve score --list FILE --json --max-delay 0` (SI-SDR, SNR, STOI and their improvements over
 the input). The delays are then verified on a few mixtures: the aligned output, delayed by
-20 ms, must come back at 20 ms from `nerve score`'s cross-correlation delay estimate.
+20 ms, must come back at 20 ms from `nerve score`'s cross-correlation delay estimate; and
+two mixtures per system are run again one file per process and must give the same samples.
+The test set's fingerprint (sha256 of its samples) is printed and compared with the standard
+set's.
 
 Writes DIR/results.json and DIR/results.md, prints the tables and the issue's bars as
 PASS/FAIL lines. Exits 0 (1 with --strict when a bar fails); skips with a message when
@@ -37,6 +41,7 @@ import argparse
 import concurrent.futures as cf
 import fnmatch
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -57,7 +62,9 @@ PEAK = 0.99
 OTHER_NOISE_EVERY = 5  # one mixture in five takes its noise from misc/ and sonic-pi
 VERIFY_SHIFT = 320  # samples (20 ms) added before the delay check
 VERIFY_FILES = 8
-BATCH = 40  # files per gst-launch / ffmpeg process
+STANDARD_FINGERPRINT = "5f115873ed6e8713"  # sha256 of the standard set's samples (seed 4, all 55 utterances)
+REPEAT_FILES = 2  # per system, run again one file per process and compared byte for byte
+BATCH = 40  # files per gst-launch process
 # Where the held-out globs are looked for besides the shared data folder (Debian packages).
 SYSTEM_SPEECH = ["/usr/share/pocketsphinx/test/data/librivox"]
 SYSTEM_NOISE = ["/usr/share/sonic-pi/samples"]
@@ -230,6 +237,7 @@ def build_test_set(data, out, seed, per_snr, jobs):
     for sub in ("clean", "noisy"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     mixtures, k, next_urban = [], 0, 0
+    digest = hashlib.sha256()  # over every sample written: the set's fingerprint
     for snr in SNRS:
         for i, sp in enumerate(speech):
             s = speech_audio[sp]
@@ -246,8 +254,10 @@ def build_test_set(data, out, seed, per_snr, jobs):
             mix = s + nz
             scale = min(1.0, PEAK / max(np.abs(mix).max(), np.abs(s).max()))
             mid = f"snr{snr:+d}_{i:03d}".replace("+", "p").replace("-", "m")
-            write_wav(os.path.join(out, "clean", mid + ".wav"), s * scale)
-            write_wav(os.path.join(out, "noisy", mid + ".wav"), mix * scale)
+            for sub, x in (("clean", s * scale), ("noisy", mix * scale)):
+                x = x.astype("<f4")
+                write_wav(os.path.join(out, sub, mid + ".wav"), x)
+                digest.update(x.tobytes())
             mixtures.append(dict(id=mid, snr=snr, n=len(s), speech=sp, noise=npath, scale=scale))
             k += 1
     short = lambda p: os.path.relpath(p, data) if p.startswith(data + os.sep) else p
@@ -255,9 +265,14 @@ def build_test_set(data, out, seed, per_snr, jobs):
         f.write("id\tsnr_db\tsamples\tspeech\tnoise\tscale\n")
         for m in mixtures:
             f.write(f"{m['id']}\t{m['snr']}\t{m['n']}\t{short(m['speech'])}\t{short(m['noise'])}\t{m['scale']:.6f}\n")
+    fingerprint = digest.hexdigest()[:16]
+    standard = "" if per_snr or seed != SEED else \
+        " (the standard set's)" if fingerprint == STANDARD_FINGERPRINT else \
+        f" (NOT the standard set's {STANDARD_FINGERPRINT}: other data, or another ffmpeg decoding it)"
+    log(f"test set fingerprint {fingerprint}{standard}")
     log(f"test set: {len(mixtures)} mixtures ({len(speech)} utterances x SNR {SNRS} dB), "
         f"{sum(m['n'] for m in mixtures) / RATE / 60:.1f} min, seed {seed} -> {out}/testset.tsv")
-    return mixtures
+    return mixtures, fingerprint
 
 
 # ---------------------------------------------------------------- systems
@@ -284,15 +299,13 @@ def webrtc_batch(level, pairs):
 
 
 def ffmpeg_batch(model, pairs):
-    """One ffmpeg with a filter chain (own arnndn state) per input file."""
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    for src, _ in pairs:
-        cmd += ["-i", src]
-    chains = [f"[{i}:a]aresample=48000,arnndn=m='{model}',aresample={RATE}[o{i}]" for i in range(len(pairs))]
-    cmd += ["-filter_complex", ";".join(chains)]
-    for i, (_, dst) in enumerate(pairs):
-        cmd += ["-map", f"[o{i}]", "-c:a", "pcm_f32le", dst]
-    run(cmd, "ffmpeg arnndn")
+    """One ffmpeg process per file, as users run arnndn. (Several files in one process,
+    one filter chain each, once gave 36 of 40 outputs that diverged from the one-file runs
+    part-way through, and the last ~160 samples differ there always: not trusted.)"""
+    for src, dst in pairs:
+        run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-threads", "1", "-filter_threads", "1",
+             "-i", src, "-af", f"aresample=48000,arnndn=m='{model}',aresample={RATE}", "-c:a", "pcm_f32le", dst],
+            "ffmpeg arnndn")
 
 
 def nerve_batch(nerve, model, pairs):
@@ -352,22 +365,35 @@ def systems_to_run(args):
     return out
 
 
-def run_system(system, mixtures, out, nerve, jobs):
-    """Runs one system on every noisy file into out/raw/<name>/; returns seconds taken."""
+def run_system(system, mixtures, out, nerve, jobs, sub="raw"):
+    """Runs one system on every noisy file into out/<sub>/<name>/; returns seconds taken."""
     name, kind, param, _ = system
     if kind == "input":
         return 0.0
-    d = os.path.join(out, "raw", name)
+    d = os.path.join(out, sub, name)
     os.makedirs(d, exist_ok=True)
     pairs = [(os.path.join(out, "noisy", m["id"] + ".wav"), os.path.join(d, m["id"] + ".wav")) for m in mixtures]
     fn = {"webrtc": webrtc_batch, "ffmpeg": ffmpeg_batch}.get(kind)
+    size = BATCH if kind == "webrtc" else max(1, len(pairs) // (4 * jobs))
     t0 = time.monotonic()
     with cf.ThreadPoolExecutor(jobs) as pool:
         work = [pool.submit(fn, param, b) if fn else pool.submit(nerve_batch, nerve, param, b)
-                for b in batches(pairs, BATCH if fn else max(1, len(pairs) // (4 * jobs)))]
+                for b in batches(pairs, size)]
         for w in work:
             w.result()
     return time.monotonic() - t0
+
+
+def repeatable(system, mixtures, out, nerve):
+    """Runs the system again, one file per process, on the given mixtures: how many
+    outputs have exactly the first run's samples (batched webrtcdsp included)."""
+    name = system[0]
+    for m in mixtures:
+        run_system(system, [m], out, nerve, 1, sub="repeat")
+    # the samples, not the bytes: libsndfile's PEAK chunk holds a time stamp
+    same = lambda m: np.array_equal(read_wav(os.path.join(out, "raw", name, m["id"] + ".wav"))[0],
+                                    read_wav(os.path.join(out, "repeat", name, m["id"] + ".wav"))[0])
+    return sum(same(m) for m in mixtures)
 
 
 def align(system, mixtures, out, shift=0, ids=None):
@@ -430,7 +456,8 @@ def tables(results, md):
         for n in names:
             vals = [results[n]["groups"][c].get(key) for c in COLS]
             cells = [fmt.format(v) if v is not None else "n/a" for v in vals]
-            lines.append(f"| {n} | " + " | ".join(cells) + " |" if md else f"{n:<{w}} " + " ".join(f"{c:>8}" for c in cells))
+            row = f"| {n} | " + " | ".join(cells) + " |" if md else f"{n:<{w}} " + " ".join(f"{c:>8}" for c in cells)
+            lines.append(row)
         lines.append("")
     return "\n".join(lines)
 
@@ -474,7 +501,8 @@ def main():
     ap.add_argument("--only", help="comma-separated systems to run (input always runs)")
     ap.add_argument("--no-dtln", action="store_true", help="do not import and run DTLN")
     ap.add_argument("--seed", type=int, default=SEED, help=f"test-set seed (default {SEED}: the standard set)")
-    ap.add_argument("--per-snr", type=int, default=0, help="only the first N utterances per SNR (a quick look)")
+    ap.add_argument("--per-snr", type=int, default=0,
+                    help="only the first N utterances per SNR (a quick look: other noise draws than the standard set)")
     ap.add_argument("--jobs", type=int, default=2, help="processes at a time (default 2)")
     ap.add_argument("--keep-raw", action="store_true", help="keep the peers' unaligned outputs (out/raw/)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a bar fails or cannot be checked")
@@ -494,9 +522,9 @@ def main():
         ap.error("ffmpeg is needed to decode the held-out files")
     t_start = time.monotonic()
     os.makedirs(args.out, exist_ok=True)
-    for sub in ("raw", "aligned", "verify", "lists"):
+    for sub in ("raw", "aligned", "verify", "lists", "repeat"):
         shutil.rmtree(os.path.join(args.out, sub), ignore_errors=True)
-    mixtures = build_test_set(args.data, args.out, args.seed, args.per_snr, args.jobs)
+    mixtures, fingerprint = build_test_set(args.data, args.out, args.seed, args.per_snr, args.jobs)
     systems = systems_to_run(args)
 
     results, delays = {}, {}
@@ -508,6 +536,8 @@ def main():
     def evaluate(sys_, secs):
         """Aligns, scores and checks the delay of one system's outputs."""
         name, kind, param, delay = sys_
+        again = [m for m in mixtures if m["id"] in verify_ids][:REPEAT_FILES] if kind != "input" else []
+        repeated = repeatable(sys_, again, args.out, args.nerve)
         paths = align(sys_, mixtures, args.out)
         res = score(args.nerve, args.out, name, [(clean(m), paths[m["id"]], noisy(m), str(m["snr"]))
                                                  for m in mixtures], 0)
@@ -519,14 +549,15 @@ def main():
         found = [round(g["delay_ms"] * RATE / 1000) for g in vres["groups"].values()]
         exact = sum(f == VERIFY_SHIFT for f in found)
         delays[name] = dict(assumed=delay, checked=len(found), exact=exact,
-                            residual=[f - VERIFY_SHIFT for f in found])
+                            residual=[f - VERIFY_SHIFT for f in found], rerun=len(again), rerun_identical=repeated)
         results[name] = dict(kind=kind, model=param, delay_samples=delay, seconds=round(secs, 2),
                              x_real_time=round(audio / secs, 1) if secs else None, groups=groups)
         if kind in ("webrtc", "ffmpeg") and not args.keep_raw:  # aligned copies are kept
             shutil.rmtree(os.path.join(args.out, "raw", name), ignore_errors=True)
         log(f"{name:<22} ran in {secs:6.1f} s ({audio / secs if secs else 0:5.0f}x real time); "
             f"SI-SDRi {groups['all']['si_sdr_improvement']:+.2f} dB; delay {delay} samples: "
-            f"{exact}/{len(found)} files confirmed exactly")
+            f"{exact}/{len(found)} files confirmed exactly" +
+            (f"; rerun alone: {repeated}/{len(again)} identical" if again else ""))
 
     # each system's scoring runs while the next system processes
     with cf.ThreadPoolExecutor(args.jobs) as scoring:
@@ -538,7 +569,8 @@ def main():
             p.result()
     results = {s[0]: results[s[0]] for s in systems}  # in the order they were listed
 
-    cfg = dict(seed=args.seed, snrs=SNRS, mixtures=len(mixtures), rate=RATE, speech_dbfs=SPEECH_DBFS,
+    cfg = dict(seed=args.seed, fingerprint=fingerprint, snrs=SNRS, mixtures=len(mixtures), rate=RATE,
+               speech_dbfs=SPEECH_DBFS,
                snr_mode="plain RMS over the whole utterance", per_snr=args.per_snr or None,
                utterances=len(mixtures) // len(SNRS), total_seconds=round(time.monotonic() - t_start, 1))
     text = tables(results, md=False)
@@ -549,6 +581,8 @@ def main():
         bar_lines = [f"BARS NOT CHECKED: no system '{args.shipped}' (the shipped model) in this run"]
     if any(d["exact"] < d["checked"] for d in delays.values()):
         bar_lines.append("WARNING: some delays were not confirmed: see delay_check in results.json")
+    if any(d["rerun_identical"] < d["rerun"] for d in delays.values()):
+        bar_lines.append("WARNING: some outputs changed when rerun alone: see delay_check in results.json")
     log("\n".join(bar_lines))
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(dict(config=cfg, systems=results, delay_check=delays,
