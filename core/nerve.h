@@ -37,3 +37,5 @@
 #include "layers/winograd.h"
 #include "textclass.h"
 #include "word2vec.h"
+#include "fft.h"
+#include "stft.h"
