@@ -40,3 +40,7 @@
 #include "word2vec.h"
 #include "fft.h"
 #include "stft.h"
+#include "audiofile.h"
+#include "audio-metrics.h"
+#include "stream.h"
+#include "denoise.h"
