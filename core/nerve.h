@@ -42,5 +42,4 @@
 #include "stft.h"
 #include "audiofile.h"
 #include "audio-metrics.h"
-#include "stream.h"
 #include "denoise.h"
