@@ -43,3 +43,4 @@
 #include "audiofile.h"
 #include "audio-metrics.h"
 #include "denoise.h"
+#include "import-rnnoise.h"
