@@ -12,6 +12,7 @@
 static const NerveDenoiseFrontend *const frontends[] = {
   &nerve_denoise_mask_frontend,
   &nerve_denoise_rnnoise_frontend,
+  &nerve_denoise_dtln_frontend,
 };
 
 struct _NerveDenoiser {

@@ -38,6 +38,8 @@
 #include "layers/winograd.h"
 #include "textclass.h"
 #include "word2vec.h"
+#include "import-onnx.h"
+#include "import-dtln.h"
 #include "fft.h"
 #include "stft.h"
 #include "audiofile.h"

@@ -13,6 +13,7 @@ static const struct {
   { "info", "print what a model file holds", nerve_cli_info },
   { "finetune", "continue training a text model on a label<TAB>text file", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
+  { "import", "convert a pretrained model (DTLN...) into a Nerve model file", nerve_cli_import },
 };
 
 static void
