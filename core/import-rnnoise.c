@@ -307,7 +307,7 @@ nerve_import_rnnoise_from_data (const char *data, gsize len, const char *what, G
     nerve_model_set_meta (m, "nerve.source", base);
     nerve_model_set_meta (m, "nerve.source.sha256", sum);
     nerve_model_set_meta (m, "nerve.source.format", "rnnoise-nu model file version 1 (.rnnn)");
-    nerve_model_set_meta (m, "nerve.licence",
+    nerve_model_set_meta (m, "nerve.license",
                           "as the source file's: .rnnn files state none (GregorR/rnnoise-models declares its "
                           "models not subject to copyright)");
   }

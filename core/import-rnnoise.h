@@ -17,7 +17,7 @@
  *   output = [gains (22), vad (1)]
  * Metadata: nerve.task denoise, nerve.denoise.frontend rnnoise, nerve.audio.rate
  * 48000, nerve.rnnoise.scaling (see denoise-rnnoise.c), nerve.source (file name),
- * nerve.source.sha256, nerve.source.format, nerve.licence. */
+ * nerve.source.sha256, nerve.source.format, nerve.license. */
 #pragma once
 #include "model.h"
 

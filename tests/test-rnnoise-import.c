@@ -187,7 +187,7 @@ test_weight_placement (void)
   CU_ASSERT_STRING_EQUAL (nerve_model_get_meta (m, "nerve.audio.rate"), "48000");
   CU_ASSERT_STRING_EQUAL (nerve_model_get_meta (m, "nerve.source"), "tiny");
   CU_ASSERT_EQUAL (strlen (nerve_model_get_meta (m, "nerve.source.sha256")), 64);
-  CU_ASSERT_PTR_NOT_NULL (nerve_model_get_meta (m, "nerve.licence"));
+  CU_ASSERT_PTR_NOT_NULL (nerve_model_get_meta (m, "nerve.license"));
   CU_ASSERT (nerve_rnnn_detect ((const guint8 *) text, len));
   CU_ASSERT (!nerve_rnnn_detect ((const guint8 *) "NERVE", 5));
 }
@@ -326,7 +326,44 @@ test_sizes (void)
   expect_error ("rnnoise-nu model file version 1\n42 129 0\n", 41, NERVE_ERROR_FORMAT, "129 neurons", NULL);
 }
 
+/* nerve import: detected by content, --scaling, errors with exit status. */
+static void
+test_cli (void)
+{
+  g_autofree char *src = nerve_test_path ("tests/fixtures/rnnoise-tiny.rnnn");
+  g_autofree char *dir = g_dir_make_tmp ("rnnoise-cli-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "tiny.nerve", NULL);
+  g_autofree char *renamed = g_build_filename (dir, "weights.txt", NULL);
+  g_autofree char *text = NULL;
+  gsize len;
+  CU_ASSERT_FATAL (g_file_get_contents (src, &text, &len, NULL) && g_file_set_contents (renamed, text, (gssize) len, NULL));
+  NerveRun r = nerve_test_run_cli ((const char *[]) { "import", renamed, out, NULL });
+  CU_ASSERT (nerve_test_run_check (&r, 0, "(rnnoise)", NULL));
+  nerve_test_run_clear (&r);
+  g_autoptr (NerveModel) m = nerve_model_load (out, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  CU_ASSERT_STRING_EQUAL (nerve_model_get_meta (m, "nerve.rnnoise.scaling"), "rnnoise");
+  r = nerve_test_run_cli ((const char *[]) { "import", "--format", "rnnoise", "--scaling", "arnndn", src, out, NULL });
+  CU_ASSERT (nerve_test_run_check (&r, 0, NULL, NULL));
+  nerve_test_run_clear (&r);
+  g_autoptr (NerveModel) a = nerve_model_load (out, NULL);
+  CU_ASSERT_STRING_EQUAL (nerve_model_get_meta (a, "nerve.rnnoise.scaling"), "arnndn");
+  r = nerve_test_run_cli ((const char *[]) { "info", out, NULL });
+  CU_ASSERT (nerve_test_run_check (&r, 0, "rnnoise", NULL));
+  nerve_test_run_clear (&r);
+  r = nerve_test_run_cli ((const char *[]) { "import", "--scaling", "loud", src, out, NULL });
+  CU_ASSERT (nerve_test_run_check (&r, 2, NULL, "--scaling"));
+  nerve_test_run_clear (&r);
+  /* a broken file: the importer's message with its line */
+  CU_ASSERT_FATAL (g_file_set_contents (renamed, text, (gssize) len / 2, NULL));
+  r = nerve_test_run_cli ((const char *[]) { "import", "--format", "rnnoise", renamed, out, NULL });
+  CU_ASSERT (nerve_test_run_check (&r, 1, NULL, "line "));
+  nerve_test_run_clear (&r);
+  g_unlink (out), g_unlink (renamed), g_rmdir (dir);
+}
+
 NERVE_TEST_MAIN ("rnnoise-import",
+                 { "nerve import --format rnnoise", test_cli },
                  { "network vs PyTorch through NerveStream", test_network_vs_pytorch },
                  { "weights land where RNNoise reads them", test_weight_placement },
                  { "model file round trip", test_model_file_round_trip },
