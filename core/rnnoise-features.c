@@ -1,6 +1,8 @@
 /* RNNoise's bands, features, pitch analysis and pitch filter (rnnoise-features.h).
  * Sums run in float, in index order, one accumulator each: the integer pitch decisions
- * then come out as in the reference implementations for the same input. */
+ * then come out as in the reference implementations for the same input. (Built with
+ * FMA contraction, e.g. -march=native, the roundings and so rare decisions would
+ * differ; the default build has none.) */
 #include "rnnoise-features.h"
 
 #include <math.h>
@@ -86,6 +88,28 @@ dot (const float *a, const float *b, int n)
   return s;
 }
 
+/* xc[i] = dot (x, y + i, n) for i < lags. Four lags at a time: four independent
+ * chains, each still summed in index order, so the results equal dot()'s. */
+static void
+xcorr (const float *x, const float *y, int n, int lags, float *xc)
+{
+  int i = 0;
+  for (; i + 4 <= lags; i += 4) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const float *yi = y + i;
+    for (int j = 0; j < n; j++) {
+      float v = x[j];
+      s0 += v * yi[j];
+      s1 += v * yi[j + 1];
+      s2 += v * yi[j + 2];
+      s3 += v * yi[j + 3];
+    }
+    xc[i] = s0, xc[i + 1] = s1, xc[i + 2] = s2, xc[i + 3] = s3;
+  }
+  for (; i < lags; i++)
+    xc[i] = dot (x, y + i, n);
+}
+
 /* Halves the rate with a [1/4 1/2 1/4] filter, then whitens with a 4th-order LPC
  * (lag-windowed, bandwidth-expanded) plus a zero at 0.8, in place. */
 static void
@@ -97,8 +121,8 @@ downsample_whiten (const float *x, int n, float *lp /* [n/2] */)
     lp[i] = 0.5f * (0.5f * (x[2 * i - 1] + x[2 * i + 1]) + x[2 * i]);
   /* autocorrelation to lag 4: the first m-4 products per lag, then the tail */
   float ac[5];
+  xcorr (lp, lp, m - 4, 5, ac);
   for (int k = 0; k <= 4; k++) {
-    ac[k] = dot (lp, lp + k, m - 4);
     float tail = 0;
     for (int i = k + m - 4; i < m; i++)
       tail += lp[i] * lp[i - k];
@@ -184,8 +208,7 @@ search_lag (const float *x, const float *y, int len, int max_lag)
     x4[j] = x[2 * j];
   for (int j = 0; j < (len + max_lag) / 4; j++)
     y4[j] = y[2 * j];
-  for (int i = 0; i < max_lag / 4; i++)
-    xc[i] = dot (x4, y4 + i, len / 4);
+  xcorr (x4, y4, len / 4, max_lag / 4, xc);
   best_two (xc, y4, len / 4, max_lag / 4, best);
   for (int i = 0; i < max_lag / 2; i++) {
     xc[i] = 0;
