@@ -273,6 +273,8 @@ nerve_import_rnnoise_from_data (const char *data, gsize len, const char *what, G
     return NULL;
   }
   gsize hl = strlen (RNNN_HEADER);
+  while (r.len > hl && (r.s[r.len - 1] == ' ' || r.s[r.len - 1] == '\t'))
+    r.len--;
   if (r.len != hl + 1 || r.s[hl] != '1') {
     g_autofree char *v = excerpt (r.s + hl, r.len - hl);
     fail (&r, error, NERVE_ERROR_VERSION, "format version '%s': this build reads version 1", v);
