@@ -6,6 +6,7 @@
 #include "layer.h"
 #include "loss.h"
 #include "model.h"
+#include "stream.h"
 #include "modelfile.h"
 #include "optim.h"
 #include "schedule.h"
