@@ -38,9 +38,12 @@ nerve_heldout_match (const char *const *globs, const char *path)
   if (!globs || !path)
     return FALSE;
   g_autofree char *abs = g_canonicalize_filename (path, NULL);
-  for (int i = 0; globs[i]; i++)
-    if (fnmatch (globs[i], abs, 0) == 0)
+  for (int i = 0; globs[i]; i++) {
+    const char *g = globs[i];
+    g_autofree char *tail = *g == '/' || *g == '*' ? NULL : g_strconcat ("*/", g, NULL);
+    if (fnmatch (tail ? tail : g, abs, 0) == 0)
       return TRUE;
+  }
   return FALSE;
 }
 
@@ -140,13 +143,15 @@ nerve_clip_set_new (int rate)
 }
 
 void
-nerve_clip_set_add (NerveClipSet *s, const char *name, float *x, gsize len)
+nerve_clip_set_add (NerveClipSet *s, const char *name, float *x, gsize len, float weight)
 {
   s->x = g_renew (float *, s->x, s->n + 1);
   s->len = g_renew (gsize, s->len, s->n + 1);
+  s->weight = g_renew (float, s->weight, s->n + 1);
   s->paths = g_renew (char *, s->paths, s->n + 2);
   s->x[s->n] = x;
   s->len[s->n] = len;
+  s->weight[s->n] = weight;
   s->paths[s->n] = g_strdup (name);
   s->paths[s->n + 1] = NULL;
   s->n++;
@@ -162,8 +167,18 @@ nerve_clip_set_free (NerveClipSet *s)
     g_free (s->x[i]);
   g_free (s->x);
   g_free (s->len);
+  g_free (s->weight);
   g_strfreev (s->paths);
   g_free (s);
+}
+
+void
+nerve_clip_set_append (NerveClipSet *s, NerveClipSet *src)
+{
+  for (int i = 0; i < src->n; i++)
+    nerve_clip_set_add (s, src->paths[i], src->x[i], src->len[i], src->weight[i]);
+  src->n = 0; /* the samples moved */
+  nerve_clip_set_free (src);
 }
 
 NerveClipSet *
@@ -184,7 +199,7 @@ nerve_clip_set_load (GPtrArray *paths, int rate, gsize min_samples, int *n_skipp
       g_free (x);
       continue;
     }
-    nerve_clip_set_add (s, paths->pdata[i], x, n);
+    nerve_clip_set_add (s, paths->pdata[i], x, n, 1);
   }
   if (n_skipped)
     *n_skipped = skipped;
@@ -230,12 +245,13 @@ nerve_clip_set_split (NerveClipSet *s, double fraction)
   double seconds = 0;
   for (int i = 0; i < s->n; i++) {
     if (move[i]) {
-      nerve_clip_set_add (v, s->paths[i], s->x[i], s->len[i]);
+      nerve_clip_set_add (v, s->paths[i], s->x[i], s->len[i], s->weight[i]);
       g_free (s->paths[i]);
       continue;
     }
     s->x[k] = s->x[i];
     s->len[k] = s->len[i];
+    s->weight[k] = s->weight[i];
     s->paths[k] = s->paths[i];
     seconds += (double) s->len[i] / s->rate;
     k++;
@@ -274,8 +290,8 @@ struct _NerveMixer {
   float *fa, *fb, *fc, *tbuf; /* spectra [fft_n + 2], time [fft_n] */
 };
 
-/* A clip's pick weight: its length up to 4 s, so long files are not drawn far more
- * often than a segment can use and short ones are not drowned. */
+/* A clip's pick weight: its weight times its length up to 4 s, so long files are not
+ * drawn far more often than a segment can use and short ones are not drowned. */
 static double *
 cumulative (const NerveClipSet *s)
 {
@@ -283,7 +299,7 @@ cumulative (const NerveClipSet *s)
     return NULL;
   double *c = g_new (double, s->n), acc = 0;
   for (int i = 0; i < s->n; i++)
-    c[i] = acc += (double) MIN (s->len[i], (gsize) 4 * s->rate);
+    c[i] = acc += (double) s->weight[i] * (double) MIN (s->len[i], (gsize) 4 * s->rate);
   return c;
 }
 

@@ -3,11 +3,11 @@
  * and a mixer that draws (clean target, noisy input) pairs from a seeded generator, so
  * the data of training step k is a function of (seed, k) alone.
  *
- * Held-out rule: models/denoise/heldout.txt lists globs (fnmatch(3) without flags, the
- * same as Python's fnmatch.fnmatchcase: `*` also matches `/`; one per line, `#`
- * comments) matched against each file's absolute path. Files it matches are the
- * evaluation set's and are never trained on or used for validation; the evaluation
- * script reads the same file. */
+ * Held-out rule: models/denoise/heldout.txt lists globs (one per line, `#` comments),
+ * each matched against the end of a file's absolute path: fnmatch(3) without flags of
+ * "*" "/" glob, the same as Python's fnmatch.fnmatchcase (`*` also matches `/`). Files
+ * it matches belong to the evaluation set and are never trained on or used for
+ * validation; the evaluation script reads the same file. */
 #pragma once
 #include <glib.h>
 
@@ -19,7 +19,9 @@ G_BEGIN_DECLS
 
 /* The globs of a held-out file (NULL-terminated; empty lines and comments dropped). */
 char **nerve_heldout_load (const char *path, GError **error);
-/* TRUE when path (made absolute first) matches one of the globs (may be NULL). */
+/* TRUE when path (made absolute first) matches one of the globs (may be NULL): a glob
+ * starting with / or * is matched as it is, any other as "*" "/" glob, i.e. against
+ * the end of the path. */
 gboolean nerve_heldout_match (const char *const *globs, const char *path);
 
 /* Expands specs into a sorted list of absolute audio file paths (wav, flac, ogg, oga,
@@ -37,6 +39,7 @@ typedef struct {
   int n, rate;
   float **x;     /* [n][len[i]] */
   gsize *len;
+  float *weight; /* [n] relative pick weight (1 unless set) */
   char **paths;  /* [n] */
   double seconds;
 } NerveClipSet;
@@ -46,7 +49,9 @@ typedef struct {
 NerveClipSet *nerve_clip_set_load (GPtrArray *paths, int rate, gsize min_samples, int *n_skipped,
                                    GError **error);
 NerveClipSet *nerve_clip_set_new (int rate); /* empty; add with nerve_clip_set_add */
-void nerve_clip_set_add (NerveClipSet *s, const char *name, float *x /* taken */, gsize len);
+void nerve_clip_set_add (NerveClipSet *s, const char *name, float *x /* taken */, gsize len, float weight);
+/* Moves every clip of src (freed) to the end of s. */
+void nerve_clip_set_append (NerveClipSet *s, NerveClipSet *src);
 /* Moves the clips whose file name hashes below fraction (FNV-1a of the basename, so
  * the split does not depend on listing order or on which other files exist) into a
  * new set; at least one clip stays when s has any. */
@@ -73,7 +78,8 @@ void nerve_noise_synth (NerveNoiseType t, NerveRng *rng, int rate, const NerveCl
 /* Multiplies x by a slow random gain (a few sines under 2 Hz, up to depth_db peak to peak). */
 void nerve_noise_modulate (NerveRng *rng, int rate, float depth_db, float *x, gsize n);
 
-/* ---- mixing ---- */
+/* ---- mixing ----
+ * Clips are picked with probability proportional to weight * min(length, 4 s). */
 
 typedef struct {
   float snr_min, snr_max;     /* dB, uniform; speech power over noise power where the speech lies */

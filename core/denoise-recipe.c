@@ -1,6 +1,7 @@
 /* The groups of a recipe with task = denoise (recipe.h, denoise-train.h):
  *   [audio] rate            [stft] size, hop, window
- *   [data]  root, speech, noise, rir, tts, exclude, heldout, validation_fraction, licenses
+ *   [data]  root, speech, noise, rir, tts, exclude, heldout, validation_fraction, licenses,
+ *           speech_weights, noise_weights, tts_weight
  *   [mix]   segment, snr_min, snr_max, level_min, level_max, loud_prob, loud_max,
  *           synthetic_prob, second_noise_prob, modulate_prob, noise_only_prob,
  *           rir_prob, rir_early_ms
@@ -20,6 +21,7 @@ static const Known known[] = {
   { "stft", "size" }, { "stft", "hop" }, { "stft", "window" },
   { "data", "root" }, { "data", "speech" }, { "data", "noise" }, { "data", "rir" }, { "data", "tts" },
   { "data", "exclude" }, { "data", "heldout" }, { "data", "validation_fraction" }, { "data", "licenses" },
+  { "data", "speech_weights" }, { "data", "noise_weights" }, { "data", "tts_weight" },
   { "mix", "segment" }, { "mix", "snr_min" }, { "mix", "snr_max" }, { "mix", "level_min" }, { "mix", "level_max" },
   { "mix", "loud_prob" }, { "mix", "loud_max" }, { "mix", "synthetic_prob" }, { "mix", "second_noise_prob" },
   { "mix", "modulate_prob" }, { "mix", "noise_only_prob" }, { "mix", "rir_prob" }, { "mix", "rir_early_ms" },
@@ -107,6 +109,29 @@ get_list (GKeyFile *kf, const char *group, const char *key)
   return v;
 }
 
+/* One weight > 0 per spec, or NULL when the key is absent. */
+static gboolean
+get_weights (GKeyFile *kf, const char *path, const char *key, char **specs, float **out, GError **error)
+{
+  if (!g_key_file_has_key (kf, "data", key, NULL))
+    return TRUE;
+  gsize n = 0;
+  g_autoptr (GError) e = NULL;
+  g_autofree double *w = g_key_file_get_double_list (kf, "data", key, &n, &e);
+  gboolean ok = !e && specs && n == g_strv_length (specs);
+  for (gsize i = 0; ok && i < n; i++)
+    ok = w[i] > 0 && w[i] < 1e6;
+  if (!ok) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] %s needs one positive number per entry of %.6s",
+                 path, key, key);
+    return FALSE;
+  }
+  *out = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    (*out)[i] = (float) w[i];
+  return TRUE;
+}
+
 static char *
 resolve (const char *dir, const char *p)
 {
@@ -130,6 +155,11 @@ nerve_denoise_recipe_parse (GKeyFile *kf, const char *path, const char *dir, cha
                  "%s: [data] speech is required (folders or globs of clean speech, separated by ;)", path);
     return NULL;
   }
+  r->tts_weight = 1;
+  if (!get_weights (kf, path, "speech_weights", r->speech, &r->speech_weights, error) ||
+      !get_weights (kf, path, "noise_weights", r->noise, &r->noise_weights, error) ||
+      !nerve_recipe_get_float (kf, path, "data", "tts_weight", 1e-6, 1e6, &r->tts_weight, error))
+    return NULL;
   g_autofree char *root = g_key_file_get_string (kf, "data", "root", NULL);
   g_autofree char *tts = g_key_file_get_string (kf, "data", "tts", NULL);
   g_autofree char *heldout = g_key_file_get_string (kf, "data", "heldout", NULL);

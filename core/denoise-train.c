@@ -44,6 +44,8 @@ nerve_denoise_recipe_free (NerveDenoiseRecipe *r)
   g_strfreev (r->rir);
   g_strfreev (r->exclude);
   g_strfreev (r->licenses);
+  g_free (r->speech_weights);
+  g_free (r->noise_weights);
   g_free (r->tts);
   g_free (r->heldout);
   g_free (r);

@@ -44,6 +44,9 @@ void nerve_denoise_train_config_defaults (NerveDenoiseTrainConfig *c);
 typedef struct {
   NerveDenoiseTrainConfig cfg;
   char **speech, **noise, **rir; /* [data] file specs (denoise-data.h), relative to data_root */
+  float *speech_weights, *noise_weights; /* [data] speech_weights, noise_weights: one pick weight per
+                                          * spec (NULL = all 1) */
+  float tts_weight;              /* [data] tts_weight (1) */
   char **exclude;                /* [data] exclude: globs never used (e.g. voice-like noise samples) */
   char *tts;                     /* [data] tts: folder of make-tts.sh output, resolved from the recipe's folder */
   char *heldout;                 /* [data] heldout: the held-out glob file, resolved from the recipe's folder */

@@ -44,3 +44,5 @@
 #include "audio-metrics.h"
 #include "stream.h"
 #include "denoise.h"
+#include "denoise-data.h"
+#include "denoise-train.h"

@@ -15,6 +15,10 @@ typedef struct {
   int stop_after, threads;
 } NerveCliTrainOptions;
 int nerve_cli_train_text (NerveRecipe *r, const NerveCliTrainOptions *o);
+/* Denoise tasks (train-denoise.c): a recipe with task = denoise, and
+ * `nerve finetune MODEL --speech DIR --noise DIR` (argv as nerve_cli_finetune's). */
+int nerve_cli_train_denoise (NerveRecipe *r, const NerveCliTrainOptions *o);
+int nerve_cli_finetune_denoise (int argc, char **argv);
 /* TRUE for models whose nerve.task is a text task. */
 gboolean nerve_cli_is_text_model (NerveModel *m);
 /* The model's label names (nerve.labels, a JSON list), NULL-terminated. */

@@ -37,7 +37,7 @@ nerve_cli_train (int argc, char **argv)
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Override the recipe's epoch count", "N" },
     { "stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after, "Stop after N epochs in this run (continue later with --resume)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default 1; more helps only large layers)", "N" },
-    { "data-root", 0, 0, G_OPTION_ARG_FILENAME, &data_root, "Text tasks: read relative data paths under DIR instead of the recipe's [data] root", "DIR" },
+    { "data-root", 0, 0, G_OPTION_ARG_FILENAME, &data_root, "Text and denoise tasks: read relative data paths under DIR instead of the recipe's [data] root", "DIR" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("RECIPE - train a model");
@@ -60,10 +60,10 @@ nerve_cli_train (int argc, char **argv)
   }
   g_autofree char *ckpt = g_strconcat (out, ".ckpt", NULL);
   nerve_set_threads (threads);
-  if (r->text) {
+  if (r->text || r->denoise) {
     NerveCliTrainOptions o = { .out = out, .checkpoint = ckpt, .data_root = data_root, .resume = resume,
                                .stop_after = stop_after, .threads = threads };
-    return nerve_cli_train_text (r, &o);
+    return r->denoise ? nerve_cli_train_denoise (r, &o) : nerve_cli_train_text (r, &o);
   }
 
   g_autoptr (NerveDataset) train = nerve_dataset_load_idx (r->data_path, "train", &err);
