@@ -13,6 +13,7 @@ typedef struct {
   const char *out, *checkpoint, *data_root;
   gboolean resume;
   int stop_after, threads;
+  int steps_per_epoch; /* denoise: overrides [train] steps_per_epoch when > 0 */
 } NerveCliTrainOptions;
 int nerve_cli_train_text (NerveRecipe *r, const NerveCliTrainOptions *o);
 /* Denoise tasks (train-denoise.c): a recipe with task = denoise, and

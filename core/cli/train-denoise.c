@@ -186,6 +186,11 @@ train_loaded (NerveModel *m, NerveRecipe *r, const NerveCliTrainOptions *o, Data
     printf ("resuming from %s\n", o->checkpoint);
   fflush (stdout);
   NerveTrainConfig tc = r->train;
+  int total = tc.epochs * c->steps_per_epoch;
+  if (tc.schedule.warmup_steps >= total) { /* a quick run (--epochs, --steps-per-epoch) */
+    tc.schedule.warmup_steps = total / 10;
+    printf ("warm-up shortened to %d steps: this run has only %d\n", tc.schedule.warmup_steps, total);
+  }
   tc.out = o->out;
   tc.checkpoint = o->checkpoint;
   tc.resume = o->resume;
@@ -207,6 +212,8 @@ nerve_cli_train_denoise (NerveRecipe *r, const NerveCliTrainOptions *o)
   NerveDenoiseRecipe *dr = r->denoise;
   NerveDenoiseTrainConfig *c = &dr->cfg;
   const char *root = o->data_root ? o->data_root : r->data_root;
+  if (o->steps_per_epoch > 0)
+    c->steps_per_epoch = o->steps_per_epoch;
   g_autoptr (NerveModel) m = nerve_model_new (r->architecture, &err);
   if (!m || !nerve_denoise_check_model (m, c, &err)) {
     g_prefix_error (&err, "%s: ", r->path);
