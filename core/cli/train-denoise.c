@@ -184,13 +184,13 @@ train_loaded (NerveModel *m, NerveRecipe *r, const NerveCliTrainOptions *o, Data
           o->threads, o->threads == 1 ? "" : "s", prep_s);
   if (o->resume && g_file_test (o->checkpoint, G_FILE_TEST_EXISTS))
     printf ("resuming from %s\n", o->checkpoint);
-  fflush (stdout);
   NerveTrainConfig tc = r->train;
   int total = tc.epochs * c->steps_per_epoch;
   if (tc.schedule.warmup_steps >= total) { /* a quick run (--epochs, --steps-per-epoch) */
     tc.schedule.warmup_steps = total / 10;
     printf ("warm-up shortened to %d steps: this run has only %d\n", tc.schedule.warmup_steps, total);
   }
+  fflush (stdout);
   tc.out = o->out;
   tc.checkpoint = o->checkpoint;
   tc.resume = o->resume;
