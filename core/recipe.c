@@ -63,7 +63,7 @@ check_keys (GKeyFile *kf, const char *path, gboolean denoise, GError **error)
 /* Optional typed values: absent keeps the default, malformed or out of range fails. */
 gboolean
 nerve_recipe_get_double (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max,
-            double *v, GError **error)
+                         double *v, GError **error)
 {
   if (!g_key_file_has_key (kf, g, k, NULL))
     return TRUE;
@@ -79,8 +79,8 @@ nerve_recipe_get_double (GKeyFile *kf, const char *path, const char *g, const ch
 }
 
 gboolean
-nerve_recipe_get_float (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max, float *v,
-           GError **error)
+nerve_recipe_get_float (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max,
+                        float *v, GError **error)
 {
   double d = *v;
   if (!nerve_recipe_get_double (kf, path, g, k, min, max, &d, error))
@@ -91,7 +91,7 @@ nerve_recipe_get_float (GKeyFile *kf, const char *path, const char *g, const cha
 
 gboolean
 nerve_recipe_get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, int max, int *v,
-         GError **error)
+                      GError **error)
 {
   double d = *v;
   if (!nerve_recipe_get_double (kf, path, g, k, min, max, &d, error))
