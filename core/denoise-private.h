@@ -24,6 +24,9 @@ extern const NerveDenoiseFrontend nerve_denoise_mask_frontend;
 extern const NerveDenoiseFrontend nerve_denoise_dtln_frontend;
 extern const NerveDenoiseFrontend nerve_denoise_rnnoise_frontend;
 
+/* Reads an integer metadata value in [min, max]; the error names the key and range. */
+gboolean nerve_denoise_meta_int (NerveModel *m, const char *key, int min, int max, int *out, GError **error);
+
 /* The "mask" front end's network input for one STFT frame, shared with training:
  * feat[k] = log10(re^2 + im^2 + 1e-10) for each of the bins. */
 void nerve_denoise_mask_features (const float *spec /* [2*bins] */, int bins, float *feat /* [bins] */);

@@ -58,7 +58,8 @@ void nerve_denoiser_process (NerveDenoiser *d, const float *in /* [hop] */, floa
                              NerveDenoiseFrame *info);
 /* Whole signal from a reset state, time-aligned: out[i] is the enhanced in[i] (the
  * latency is removed and the tail drained), same length n. frames (may be NULL) gets
- * one entry per hop of output, ceil(n / hop) entries. */
+ * one entry per hop of input, ceil(n / hop) entries (entry j describes the analysis
+ * frame that ends with input hop j). */
 void nerve_denoise_signal (NerveDenoiser *d, const float *in, gsize n, float *out, NerveDenoiseFrame *frames);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveDenoiser, nerve_denoiser_free)

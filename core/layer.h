@@ -76,9 +76,15 @@ typedef struct {
   void (*forward) (NerveLayer *l, NerveLayerIO *io);
   void (*backward) (NerveLayer *l, NerveLayerIO *io);
   /* Optional streaming: one sample, one time step, carrying state_size() floats.
-   * in is in_shape[0] without its time dimension; state starts zeroed. */
+   * in is in_shape[0] without its time dimension; state starts zeroed. A shape with
+   * more than one dimension has time first; a 1-D shape has no time dimension (e.g.
+   * the last state of an RNN without return_sequences) and is the whole step. A layer
+   * with several inputs gets them back to back in in, in the order of l->inputs. */
   gsize (*state_size) (const NerveLayer *l);
   void (*step) (NerveLayer *l, const float *in, float *out, float *state);
+  /* Optional: FALSE (NERVE_ERROR_UNSUPPORTED, saying why) when this configuration has
+   * a step() that cannot stream, e.g. a bidirectional RNN; NULL = step() always works. */
+  gboolean (*can_step) (const NerveLayer *l, GError **error);
   void (*finalize) (NerveLayer *l); /* free what configure allocated; optional */
 } NerveLayerClass;
 

@@ -216,9 +216,36 @@ batchnorm_backward (NerveLayer *l, NerveLayerIO *io)
                             io->training);
 }
 
+/* Streaming (inference statistics) over [F] or one [T,F] frame; the state is the
+ * kernel's mean/invstd scratch, so a step computes exactly what forward does. */
+static gsize
+batchnorm_state_size (const NerveLayer *l)
+{
+  return 2 * (gsize) ((const BatchNorm *) l)->C;
+}
+
+static void
+batchnorm_step (NerveLayer *l, const float *in, float *out, float *state)
+{
+  BatchNorm *b = (BatchNorm *) l;
+  nerve_batchnorm_forward (out, state, state + b->C, l->params[2].data, l->params[3].data, in,
+                           l->params[0].data, l->params[1].data, 1, b->C, 1, FALSE, b->momentum, b->eps);
+}
+
+static gboolean
+batchnorm_can_step (const NerveLayer *l, GError **error)
+{
+  if (l->in_shape[0].ndim <= 2)
+    return TRUE;
+  return nerve_layer_error ((NerveLayer *) l, error, NERVE_ERROR_UNSUPPORTED,
+                            "streams [features] or [time, features] only; a [channels, ...] image "
+                            "has no time axis to step along");
+}
+
 const NerveLayerClass nerve_batchnorm_class = {
   .type = "batchnorm", .size = sizeof (BatchNorm), .min_inputs = 1, .max_inputs = 1,
   .configure = batchnorm_configure, .cache_size = batchnorm_cache_size,
   .forward = batchnorm_forward, .backward = batchnorm_backward,
+  .state_size = batchnorm_state_size, .step = batchnorm_step, .can_step = batchnorm_can_step,
 };
 #endif

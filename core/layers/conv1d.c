@@ -267,6 +267,16 @@ conv1d_step (NerveLayer *l, const float *in, float *out, float *state)
   nerve_conv1d_step (out, state, in, l->params[0].data, c->bias ? l->params[1].data : NULL, &c->g);
 }
 
+static gboolean
+conv1d_can_step_error (const NerveLayer *l, GError **error)
+{
+  if (conv1d_can_step ((const Conv1d *) l))
+    return TRUE;
+  return nerve_layer_error ((NerveLayer *) l, error, NERVE_ERROR_UNSUPPORTED,
+                            "streaming needs padding 'causal' (or kernel 1) and stride 1: each output "
+                            "frame must depend on that frame and earlier ones only");
+}
+
 const NerveLayerClass nerve_conv1d_class = {
   .type = "conv1d",
   .size = sizeof (Conv1d),
@@ -278,5 +288,6 @@ const NerveLayerClass nerve_conv1d_class = {
   .backward = conv1d_backward,
   .state_size = conv1d_state_size,
   .step = conv1d_step,
+  .can_step = conv1d_can_step_error,
 };
 #endif

@@ -204,5 +204,6 @@ const NerveLayerClass nerve_gru_class = {
   .backward = nerve_rnn_class_backward,
   .state_size = nerve_rnn_class_state_size,
   .step = nerve_rnn_class_step,
+  .can_step = nerve_rnn_class_can_step,
 };
 #endif

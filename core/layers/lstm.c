@@ -211,5 +211,6 @@ const NerveLayerClass nerve_lstm_class = {
   .backward = nerve_rnn_class_backward,
   .state_size = nerve_rnn_class_state_size,
   .step = nerve_rnn_class_step,
+  .can_step = nerve_rnn_class_can_step,
 };
 #endif

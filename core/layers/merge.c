@@ -79,12 +79,20 @@ typedef struct {
   NerveLayer parent;
   gsize outer;                    /* per sample, for concat */
   gsize inner[NERVE_MAX_INPUTS];  /* concat */
+  int axis;                       /* concat */
 } Merge;
 
 static gsize
 merge_numel (const NerveLayer *l)
 {
   return nerve_shape_numel (&l->out_shape);
+}
+
+/* Elements of one time step (see step() in layer.h: time first when ndim > 1). */
+static gsize
+step_numel (const NerveShape *s)
+{
+  return s->ndim > 1 ? nerve_shape_numel (s) / (gsize) s->dim[0] : nerve_shape_numel (s);
 }
 
 static gboolean
@@ -124,6 +132,7 @@ concat_configure (NerveLayer *l, NerveCfg *cfg, GError **error)
     return FALSE;
   if (axis < 0)
     axis += nd;
+  m->axis = axis;
   l->out_shape = *s0;
   l->out_shape.dim[axis] = 0;
   for (int i = 0; i < l->n_inputs; i++) {
@@ -159,6 +168,47 @@ concat_backward (NerveLayer *l, NerveLayerIO *io)
 {
   Merge *m = (Merge *) l;
   nerve_concat_backward (io->din, io->dout, m->inner, l->n_inputs, io->batch * m->outer);
+}
+
+/* Steps get their inputs back to back (layer.h). */
+static void
+add_step (NerveLayer *l, const float *in, float *out, float *state)
+{
+  const gsize n = step_numel (&l->out_shape);
+  const float *x[NERVE_MAX_INPUTS];
+  for (int i = 0; i < l->n_inputs; i++)
+    x[i] = in + (gsize) i * n;
+  nerve_add_forward (out, x, l->n_inputs, n);
+}
+
+/* A frame of [T,...] inputs joined on a non-time axis: the same concat with the
+ * time dimension taken out of outer. */
+static void
+concat_step (NerveLayer *l, const float *in, float *out, float *state)
+{
+  Merge *m = (Merge *) l;
+  const NerveShape *s0 = &l->in_shape[0];
+  const gsize outer = s0->ndim > 1 ? m->outer / (gsize) s0->dim[0] : m->outer;
+  if (outer == 1) { /* the usual [T,F] feature concat: the inputs already lie in order */
+    memcpy (out, in, step_numel (&l->out_shape) * sizeof (float));
+    return;
+  }
+  const float *x[NERVE_MAX_INPUTS];
+  for (int i = 0; i < l->n_inputs; i++) {
+    x[i] = in;
+    in += outer * m->inner[i];
+  }
+  nerve_concat_forward (out, x, m->inner, l->n_inputs, outer);
+}
+
+static gboolean
+concat_can_step (const NerveLayer *l, GError **error)
+{
+  if (l->in_shape[0].ndim == 1 || ((const Merge *) l)->axis != 0)
+    return TRUE;
+  return nerve_layer_error ((NerveLayer *) l, error, NERVE_ERROR_UNSUPPORTED,
+                            "joins its inputs along the time axis (axis 0), which a stream cannot do "
+                            "frame by frame; concatenate features (axis -1)");
 }
 
 static gboolean
@@ -224,23 +274,47 @@ view_backward (NerveLayer *l, NerveLayerIO *io)
   nerve_add_backward (io->din, io->dout, 1, io->batch * merge_numel (l));
 }
 
+static void
+view_step (NerveLayer *l, const float *in, float *out, float *state)
+{
+  memcpy (out, in, step_numel (&l->out_shape) * sizeof (float));
+}
+
+/* A view streams when it keeps the time axis (or has none on either side); merging
+ * time into features would need the whole sequence. */
+static gboolean
+view_can_step (const NerveLayer *l, GError **error)
+{
+  const NerveShape *in = &l->in_shape[0], *out = &l->out_shape;
+  if ((in->ndim == 1 && out->ndim == 1) || (in->ndim > 1 && out->ndim > 1 && in->dim[0] == out->dim[0]))
+    return TRUE;
+  char a[64], b[64];
+  return nerve_layer_error ((NerveLayer *) l, error, NERVE_ERROR_UNSUPPORTED,
+                            "%s -> %s does not keep the leading time axis, so it cannot stream frame by "
+                            "frame",
+                            nerve_shape_format (in, a, sizeof a), nerve_shape_format (out, b, sizeof b));
+}
+
 const NerveLayerClass nerve_add_class = {
   .type = "add", .size = sizeof (Merge), .min_inputs = 2, .max_inputs = NERVE_MAX_INPUTS,
-  .configure = add_configure, .forward = add_forward, .backward = add_backward,
+  .configure = add_configure, .forward = add_forward, .backward = add_backward, .step = add_step,
 };
 
 const NerveLayerClass nerve_concat_class = {
   .type = "concat", .size = sizeof (Merge), .min_inputs = 2, .max_inputs = NERVE_MAX_INPUTS,
   .configure = concat_configure, .forward = concat_forward, .backward = concat_backward,
+  .step = concat_step, .can_step = concat_can_step,
 };
 
 const NerveLayerClass nerve_flatten_class = {
   .type = "flatten", .size = sizeof (Merge), .min_inputs = 1, .max_inputs = 1,
   .configure = flatten_configure, .forward = view_forward, .backward = view_backward,
+  .step = view_step, .can_step = view_can_step,
 };
 
 const NerveLayerClass nerve_reshape_class = {
   .type = "reshape", .size = sizeof (Merge), .min_inputs = 1, .max_inputs = 1,
   .configure = reshape_configure, .forward = view_forward, .backward = view_backward,
+  .step = view_step, .can_step = view_can_step,
 };
 #endif

@@ -446,4 +446,14 @@ nerve_rnn_class_step (NerveLayer *l, const float *in, float *out, float *state)
   }
   memcpy (out, x, sizeof (float) * H);
 }
+
+gboolean
+nerve_rnn_class_can_step (const NerveLayer *l, GError **error)
+{
+  if (((const NerveRnnLayer *) l)->shape.dirs == 1)
+    return TRUE;
+  return nerve_layer_error ((NerveLayer *) l, error, NERVE_ERROR_UNSUPPORTED,
+                            "a bidirectional RNN cannot stream: its output at a frame depends on later "
+                            "frames");
+}
 #endif

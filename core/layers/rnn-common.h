@@ -184,5 +184,6 @@ void nerve_rnn_class_forward (NerveLayer *l, NerveLayerIO *io);
 void nerve_rnn_class_backward (NerveLayer *l, NerveLayerIO *io);
 gsize nerve_rnn_class_state_size (const NerveLayer *l);
 void nerve_rnn_class_step (NerveLayer *l, const float *in, float *out, float *state);
+gboolean nerve_rnn_class_can_step (const NerveLayer *l, GError **error);
 #endif
 #endif
