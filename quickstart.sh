@@ -10,6 +10,7 @@ PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libopenblas-dev libcunit1-dev
   dataset-fashion-mnist)
 PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
+PACKAGES+=(libsndfile1-dev) # core/audiofile.c
 PACKAGES+=(libgstreamer1.0-dev gstreamer1.0-tools) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
 
 install_missing() {
