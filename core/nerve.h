@@ -38,6 +38,7 @@
 #include "layers/winograd.h"
 #include "textclass.h"
 #include "word2vec.h"
+#include "audio-metrics.h"
 #include "fft.h"
 #include "stft.h"
 #include "audiofile.h"

@@ -13,6 +13,7 @@ static const struct {
   { "info", "print what a model file holds", nerve_cli_info },
   { "finetune", "continue training a text model on a label<TAB>text file", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
+  { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
 };
 
 static void
