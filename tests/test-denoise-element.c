@@ -12,6 +12,7 @@
 #include "audio-metrics.h"
 #include "audiofile.h"
 #include "check.h"
+#include "denoise-model.h"
 #include "denoise.h"
 #include "nerve.h"
 
@@ -20,6 +21,7 @@
 #define STFT_HOP 128
 
 static char *dir, *model_path, *model48_path;
+static char *mute_path, *pass_path; /* every gain and the VAD sigmoid(-30) ~ 0, or sigmoid(30) ~ 1 */
 static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
 
 static void
@@ -31,31 +33,20 @@ count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *messa
 
 /* ------------------------------------------------------------------ the test models */
 
-/* A "mask" model with random weights (core/denoise.h): log-power features of a
- * size/hop STFT -> GRU -> per-bin gains and a voice probability. */
+/* A "mask" model (tests/denoise-model.c: log-power STFT features -> GRU -> dense ->
+ * sigmoid gains and a voice probability) saved to the test directory. Random weights
+ * unless bias is finite (then every gain and the VAD are sigmoid(bias)). */
 static char *
-write_mask_model (const char *name, int rate, int size, int hop, guint64 seed)
+write_mask_model (const char *name, int rate, int size, int hop, float bias, guint64 seed)
 {
-  const int bins = size / 2 + 1;
-  g_autofree char *json = g_strdup_printf ("{\"input\":[1,%d],\"layers\":[{\"type\":\"gru\",\"name\":\"rnn\",\"hidden\":16},"
-                                           "{\"type\":\"dense\",\"name\":\"out\",\"units\":%d},"
-                                           "{\"type\":\"sigmoid\",\"name\":\"gains\"}]}",
-                                           bins, bins + 1);
   g_autoptr (GError) err = NULL;
-  NerveModel *m = nerve_model_new (json, &err);
+  NerveModel *m = nerve_test_mask_model (size, hop, "sqrt-hann", 16, TRUE, bias, seed, &err);
   if (!m) {
     fprintf (stderr, "test model: %s\n", err->message);
     return NULL;
   }
-  nerve_model_init_params (m, seed);
-  g_autofree char *r = g_strdup_printf ("%d", rate), *s = g_strdup_printf ("%d", size), *h = g_strdup_printf ("%d", hop);
-  nerve_model_set_meta (m, "nerve.task", "denoise");
-  nerve_model_set_meta (m, "nerve.denoise.frontend", "mask");
+  g_autofree char *r = g_strdup_printf ("%d", rate);
   nerve_model_set_meta (m, "nerve.audio.rate", r);
-  nerve_model_set_meta (m, "nerve.stft.size", s);
-  nerve_model_set_meta (m, "nerve.stft.hop", h);
-  nerve_model_set_meta (m, "nerve.stft.window", "sqrt-hann");
-  nerve_model_set_meta (m, "nerve.denoise.vad", "1");
   char *path = g_build_filename (dir, name, NULL);
   gboolean ok = nerve_model_save (m, path, &err);
   if (!ok)
@@ -195,7 +186,7 @@ push_signal (GstHarness *h, const float *x, gsize n, const gsize *sizes, int n_s
 typedef struct {
   float *x; /* every output sample, as float */
   gsize n;
-  guint n_buffers, bad_timing, no_meta, bad_level;
+  guint n_buffers, bad_timing, no_meta, bad_level, voiced;
   gboolean first_discont;
 } Output;
 
@@ -239,6 +230,7 @@ pull_output (GstHarness *h, Output *o, gboolean s16, guint64 pos0, GstClockTime 
       const int want = ms > 0 ? (int) CLAMP (lrint (-10.0 * log10 (ms)), 0, 127) : 127;
       if (abs ((int) meta->level - want) > 1)
         o->bad_level++;
+      o->voiced += meta->voice_activity;
     }
     o->n += n;
     o->n_buffers++;
@@ -272,14 +264,22 @@ max_abs_diff (const float *a, const float *b, gsize n)
 
 /* Runs x through a harness in buffers of the given sizes up to EOS; returns the output. */
 static float *
-run_harness (const char *props, const float *x, gsize n, const gsize *sizes, int n_sizes, gboolean s16, gsize *n_out)
+run_model (const char *model, const char *props, const float *x, gsize n, const gsize *sizes, int n_sizes,
+           gboolean s16, Output *o)
 {
-  GstHarness *h = harness_full (model_path, props, s16 ? "S16LE" : "F32LE", RATE);
+  GstHarness *h = harness_full (model, props, s16 ? "S16LE" : "F32LE", RATE);
   push_signal (h, x, n, sizes, n_sizes, s16, 0, 0, RATE);
   push_eos (h);
-  Output o = { 0 };
-  pull_output (h, &o, s16, 0, 0, RATE);
+  pull_output (h, o, s16, 0, 0, RATE);
   gst_harness_teardown (h);
+  return o->x;
+}
+
+static float *
+run_harness (const char *props, const float *x, gsize n, const gsize *sizes, int n_sizes, gboolean s16, gsize *n_out)
+{
+  Output o = { 0 };
+  run_model (model_path, props, x, n, sizes, n_sizes, s16, &o);
   *n_out = o.n;
   return o.x;
 }
@@ -550,6 +550,18 @@ test_nonfinite_input (void)
   CU_ASSERT_EQUAL_FATAL (nc, n);
   CU_ASSERT_TRUE (all_finite (yb, n));
   CU_ASSERT_EQUAL (max_abs_diff (yb, yc, n), 0);
+  /* and processing is back to what the undisturbed signal gives within a second */
+  gsize nx;
+  g_autofree float *yx = run_harness (NULL, x, n, sizes, 1, FALSE, &nx);
+  const gsize from = RATE / 4 + 1600 + RATE;
+  double e = 0, d = 0;
+  for (gsize i = from; i < n; i++) {
+    e += (double) yx[i] * yx[i];
+    d += ((double) yb[i] - yx[i]) * ((double) yb[i] - yx[i]);
+  }
+  const double snr = 10 * log10 (e / MAX (d, 1e-30));
+  printf ("  1 s after 100 ms of NaN/Inf: output %.1f dB from the undisturbed output's\n", snr);
+  CU_ASSERT (snr > 20); /* 30.0 dB with the random test model */
 }
 
 /* Sets the state and returns the first error posted, if any. */
@@ -839,6 +851,87 @@ test_properties (void)
   fprintf (stderr, "  energy: input %.1f, limit 0 dB %.1f, default %.1f, vad-threshold=1 %.3f\n", ex, e0, e1, e2);
   CU_ASSERT (e0 >= e1);
   CU_ASSERT (e2 < 0.1 * e1);
+}
+
+/* Means of the fields of every 'nervedenoise' message on the bus (count returned). */
+static int
+message_means (GstBus *bus, double *vad, double *snr, double *gain)
+{
+  int k = 0;
+  *vad = *snr = *gain = 0;
+  GstMessage *m;
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+    double v = 0, sn = 0, g = 0;
+    gst_structure_get_double (s, "voice-probability", &v);
+    gst_structure_get_double (s, "snr", &sn);
+    gst_structure_get_double (s, "gain", &g);
+    *vad += v;
+    *snr += sn;
+    *gain += g;
+    gst_message_unref (m);
+    k++;
+  }
+  if (k) {
+    *vad /= k;
+    *snr /= k;
+    *gain /= k;
+  }
+  return k;
+}
+
+/* With models whose gains and VAD are constant (sigmoid(-30) or sigmoid(30)), the
+ * attenuation limit, VAD muting, the meta's voice flag and the messages' voice
+ * probability and gain have exact expected values. */
+static void
+test_constant_models (void)
+{
+  const gsize n = RATE / 2;
+  g_autofree float *x = test_signal (n, RATE, 9);
+  static const gsize sizes[] = { 500 };
+  static const struct {
+    const char *props;
+    gboolean pass;     /* the pass model, else the mute one */
+    double gain_db;    /* output = input * 10^(gain_db/20); NAN: silent */
+    gboolean voice;
+  } cases[] = {
+    { "attenuation-limit=6", FALSE, -6.0, FALSE },
+    { "attenuation-limit=20.5", FALSE, -20.5, FALSE },
+    { "attenuation-limit=0", FALSE, 0.0, FALSE },
+    { NULL, FALSE, NAN, FALSE },                       /* no limit: sigmoid(-30) removes everything */
+    { "attenuation-limit=100", FALSE, NAN, FALSE },    /* 100 and up: no limit */
+    { "attenuation-limit=0 vad-threshold=0.5", FALSE, NAN, FALSE }, /* VAD ~0: muted */
+    { NULL, TRUE, 0.0, TRUE },
+    { "vad-threshold=0.9", TRUE, 0.0, TRUE },          /* VAD ~1: never muted */
+    { "mix=0.25", FALSE, 20 * log10 (0.75), FALSE },   /* wet part silent: 3/4 of the input */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    GstHarness *h = harness_full (cases[c].pass ? pass_path : mute_path, cases[c].props, "F32LE", RATE);
+    GstBus *bus = harness_bus (h);
+    push_signal (h, x, n, sizes, 1, FALSE, 0, 0, RATE);
+    push_eos (h);
+    Output o = { 0 };
+    pull_output (h, &o, FALSE, 0, 0, RATE);
+    CU_ASSERT_EQUAL_FATAL (o.n, n);
+    const double g = isnan (cases[c].gain_db) ? 0 : pow (10.0, cases[c].gain_db / 20);
+    double worst = 0;
+    for (gsize i = STFT_HOP; i < n; i++) /* the VAD fade takes the first hop */
+      worst = MAX (worst, fabs (o.x[i] - g * x[i]));
+    double vad, snr, gain;
+    const int k = message_means (bus, &vad, &snr, &gain);
+    if (worst > 1e-4)
+      fprintf (stderr, "  %s model, %s: max |out - %.4f in| = %g\n", cases[c].pass ? "pass" : "mute",
+               cases[c].props ? cases[c].props : "defaults", g, worst);
+    CU_ASSERT (worst <= 1e-4);
+    CU_ASSERT_EQUAL (o.voiced, cases[c].voice ? o.n_buffers : 0);
+    CU_ASSERT_EQUAL (k, 5);
+    CU_ASSERT (cases[c].voice ? vad > 0.999 : vad < 0.001);
+    if (!isnan (cases[c].gain_db) && !strstr (cases[c].props ? cases[c].props : "", "mix")) /* gain: before the mix */
+      CU_ASSERT_DOUBLE_EQUAL (gain, cases[c].gain_db, 0.05);
+    g_free (o.x);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+  }
 }
 
 /* The level meta: on every buffer (checked by pull_output everywhere), 127 for
@@ -1145,9 +1238,11 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
   dir = g_dir_make_tmp ("nerve-denoise-el-XXXXXX", NULL);
-  model_path = write_mask_model ("mask16.nerve", RATE, STFT_SIZE, STFT_HOP, 1);
-  model48_path = write_mask_model ("mask48.nerve", 48000, 960, 480, 2);
-  if (!model_path || !model48_path)
+  model_path = write_mask_model ("mask16.nerve", RATE, STFT_SIZE, STFT_HOP, NAN, 1);
+  model48_path = write_mask_model ("mask48.nerve", 48000, 960, 480, NAN, 2);
+  mute_path = write_mask_model ("mute16.nerve", RATE, STFT_SIZE, STFT_HOP, -30.0f, 3);
+  pass_path = write_mask_model ("pass16.nerve", RATE, STFT_SIZE, STFT_HOP, 30.0f, 4);
+  if (!model_path || !model48_path || !mute_path || !pass_path)
     return 1;
   noisy_fixture = nerve_test_path ("tests/fixtures/denoise-noisy.flac");
   clean_fixture = nerve_test_path ("tests/fixtures/denoise-clean.flac");
@@ -1162,6 +1257,7 @@ main (int argc, char **argv)
     { "caps: the model's rate, mono, F32LE/S16LE only", test_caps },
     { "element messages: fields, interval, changes while playing", test_messages },
     { "properties, changes while playing", test_properties },
+    { "constant-gain models: attenuation limit, VAD muting, voice flag, message values", test_constant_models },
     { "level meta", test_level_meta },
     { "default model from NERVE_MODEL_PATH", test_default_model },
     { "100 state cycles, with and without data", test_state_cycles },
@@ -1178,6 +1274,8 @@ main (int argc, char **argv)
   g_free (dir);
   g_free (model_path);
   g_free (model48_path);
+  g_free (mute_path);
+  g_free (pass_path);
   g_free (noisy_fixture);
   g_free (clean_fixture);
   gst_deinit ();
