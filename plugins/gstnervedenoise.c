@@ -21,6 +21,7 @@
  * the enhanced input sample k; output buffers (not the same sizes as the input's)
  * carry the timestamp, duration and offset of their first sample's position, counted
  * from the first buffer after a reset. FLUSH_STOP drops what is held back and resets.
+ * Buffers flagged GAP are processed as the silence they stand for.
  * The LATENCY query answers upstream's latency plus (latency + hop - 1) samples: an
  * input sample can wait for the rest of its hop and then for the model's latency
  * (16 kHz "mask" model with 512/128 STFT: 384 + 127 samples = 31.9 ms).
@@ -491,12 +492,16 @@ gst_nerve_denoise_chain (GstPad *pad, GstObject *parent, GstBuffer *buf)
     return GST_FLOW_ERROR;
   }
   const gboolean s16 = GST_AUDIO_INFO_FORMAT (&self->info) == GST_AUDIO_FORMAT_S16LE;
+  /* a GAP buffer holds silence: its content need not be read */
+  const gboolean gap = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP);
   const gsize n = map.size / (s16 ? 2 : 4);
   const guint hop = (guint) self->hop;
   for (gsize i = 0; i < n;) {
     const guint c = (guint) MIN (n - i, (gsize) (hop - self->n_hop_in));
     float *h = self->hop_in + self->n_hop_in;
-    if (s16) {
+    if (gap) {
+      memset (h, 0, sizeof (float) * c);
+    } else if (s16) {
       const gint16 *s = (const gint16 *) (gconstpointer) map.data + i;
       for (guint k = 0; k < c; k++)
         h[k] = (float) s[k] * (1.0f / 32768.0f);
