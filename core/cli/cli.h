@@ -8,6 +8,7 @@ int nerve_cli_info (int argc, char **argv);
 int nerve_cli_finetune (int argc, char **argv);
 int nerve_cli_split (int argc, char **argv);
 int nerve_cli_score (int argc, char **argv);
+int nerve_cli_import (int argc, char **argv);
 
 /* Text tasks (text.c, train-text.c) */
 typedef struct {

@@ -14,6 +14,7 @@ static const struct {
   { "finetune", "continue training a text model on a label<TAB>text file", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
   { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
+  { "import", "convert a pretrained model (DTLN...) into a Nerve model file", nerve_cli_import },
 };
 
 static void
