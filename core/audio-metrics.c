@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "audio-metrics.h"
-#include "audiofile.h"
 #include "error.h"
 #include "fft.h"
 
@@ -177,6 +176,67 @@ enum {
 #define STOI_BETA (-15.0)   /* lower signal-to-distortion bound of the clipping, dB */
 #define STOI_DYN_RANGE 40.0 /* frames this far below the loudest clean frame are silent */
 
+/* Modified Bessel function I0 by its power series (the Kaiser window's shape). */
+static double
+bessel_i0 (double x)
+{
+  double term = 1, sum = 1, q = x * x / 4;
+  for (int k = 1; k < 500 && term > sum * 1e-17; k++) {
+    term *= q / ((double) k * k);
+    sum += term;
+  }
+  return sum;
+}
+
+static int
+gcd (int a, int b)
+{
+  while (b) {
+    int t = a % b;
+    a = b, b = t;
+  }
+  return a;
+}
+
+/* The resampling of the reference implementations (Octave's resample(), as pystoi's
+ * resample_oct runs it through scipy's resample_poly): a Kaiser-windowed sinc cut at the
+ * lower Nyquist rate, 60 dB rejection, transition 10 % of the cutoff, unit DC gain,
+ * applied zero-phase; ceil(n * up / down) samples out. STOI uses this filter rather than
+ * nerve_resample because silence removal and the top band see the 4-5 kHz region where
+ * resamplers differ: nerve_resample's steeper filter moved STOI by 2e-4 on noisy LJ Speech
+ * and 3.6e-3 on a clipped test signal. */
+static double *
+stoi_resample (const float *x, gsize n, int from, gsize *n_out)
+{
+  int g = gcd (STOI_RATE, from);
+  gint64 up = STOI_RATE / g, down = from / g;
+  double fc = 1.0 / (2.0 * (double) MAX (up, down)), rejection = 60;
+  gint64 half = (gint64) ceil ((rejection - 8) / (28.714 * fc / 10)), len = 2 * half + 1;
+  double beta = 0.1102 * (rejection - 8.7), i0b = bessel_i0 (beta), sum = 0;
+  double *h = g_new (double, len);
+  for (gint64 k = 0; k < len; k++) {
+    double t = (double) (k - half), r = t / (double) half, a = 2 * fc * t;
+    h[k] = bessel_i0 (beta * sqrt (MAX (0.0, 1 - r * r))) / i0b * (a == 0 ? 1 : sin (G_PI * a) / (G_PI * a));
+    sum += h[k];
+  }
+  for (gint64 k = 0; k < len; k++)
+    h[k] *= (double) up / sum;
+  gsize m = (gsize) (((gint64) n * up + down - 1) / down);
+  double *y = g_new (double, MAX (m, 1));
+  /* y[j] = sum_i x[i] h[half + j down - i up] over the taps that exist */
+  for (gsize j = 0; j < m; j++) {
+    gint64 c = (gint64) j * down + half;
+    gint64 lo = c - (len - 1) <= 0 ? 0 : (c - (len - 1) + up - 1) / up, hi = MIN (c / up, (gint64) n - 1);
+    double acc = 0;
+    for (gint64 i = lo; i <= hi; i++)
+      acc += x[i] * h[c - i * up];
+    y[j] = acc;
+  }
+  g_free (h);
+  *n_out = m;
+  return y;
+}
+
 /* MATLAB's hanning(256): a symmetric 258-point Hann without its two zero end points. */
 static void
 stoi_window (double *w)
@@ -300,30 +360,24 @@ double
 nerve_stoi (const float *clean, const float *processed, gsize n, int rate, GError **error)
 {
   g_return_val_if_fail (clean && processed, NAN);
-  if (rate <= 0) {
-    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "STOI: sample rate %d is not positive", rate);
+  if (rate < 1000 || rate > 768000) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "STOI: sample rate %d Hz is outside 1000..768000", rate);
     return NAN;
   }
   /* STOI is defined at 10 kHz: everything else is resampled first */
-  g_autofree float *cr = NULL, *pr = NULL;
+  g_autofree double *x = NULL, *y = NULL;
   gsize m = n;
-  if (rate != STOI_RATE && n > 0) {
-    gsize m2 = 0;
-    cr = nerve_resample (clean, n, rate, STOI_RATE, &m);
-    pr = nerve_resample (processed, n, rate, STOI_RATE, &m2);
-    if (!cr || !pr || m2 != m) {
-      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "STOI: could not resample %d Hz to %d Hz", rate,
-                   STOI_RATE);
-      return NAN;
-    }
-    clean = cr, processed = pr;
+  if (rate != STOI_RATE) {
+    x = stoi_resample (clean, n, rate, &m);
+    y = stoi_resample (processed, n, rate, &m);
+  } else {
+    x = g_new (double, MAX (n, 1)), y = g_new (double, MAX (n, 1));
+    for (gsize i = 0; i < n; i++)
+      x[i] = clean[i], y[i] = processed[i];
   }
   double w[STOI_FRAME];
   stoi_window (w);
-  g_autofree double *x = g_new (double, MAX (m, 1)), *y = g_new (double, MAX (m, 1));
   g_autofree double *xs = g_new (double, MAX (m, STOI_FRAME)), *ys = g_new (double, MAX (m, STOI_FRAME));
-  for (gsize i = 0; i < m; i++)
-    x[i] = clean[i], y[i] = processed[i];
   gsize len = stoi_remove_silence (x, y, m, w, xs, ys);
   gsize frames = stoi_frames (len);
   if (frames < STOI_SEG) {

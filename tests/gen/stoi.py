@@ -128,7 +128,9 @@ def degrade(x, kind, p, fs, seed):
     raise ValueError(kind)
 
 
-# name: (rate, seconds, kind, parameter); the clean signal's seed is 1000 + rate // 1000
+# name: (rate, seconds, kind, parameter[, clean noise floor dB]); the clean signal's
+# seed is 1000 + rate // 1000. A noise floor under the clean signal makes the 40 dB
+# silence decision borderline in many frames, as in recorded speech.
 CASES = {
     "10k-identical": (10000, 2.5, "scale", 1.0),
     "10k-scaled": (10000, 2.5, "scale", 0.3),
@@ -145,6 +147,9 @@ CASES = {
     "16k-noise-10": (16000, 2.5, "noise", 10.0),
     "16k-lowpass": (16000, 2.5, "lowpass", 0.3),
     "16k-clip": (16000, 2.5, "clip", 0.1),
+    "10k-floor-noise-5": (10000, 2.5, "noise", 5.0, 40.0),
+    "16k-floor-noise-5": (16000, 2.5, "noise", 5.0, 40.0),
+    "16k-floor-clip": (16000, 2.5, "clip", 0.2, 30.0),
 }
 
 
@@ -155,14 +160,18 @@ def main():
     from pystoi import stoi
 
     cases = {}
-    for name, (fs, sec, kind, p) in CASES.items():
+    for name, (fs, sec, kind, p, *floor) in CASES.items():
         n = int(sec * fs)
-        x = speech(1000 + fs // 1000, fs, n).astype(np.float32)
         seed = 7 + len(cases)
+        x = speech(1000 + fs // 1000, fs, n)
+        if floor:
+            x = add_noise(x, Rng(seed + 500).noise(n), floor[0])
+        x = x.astype(np.float32)
         y = degrade(x.astype(np.float64), kind, p, fs, seed).astype(np.float32)
         xd, yd = x.astype(np.float64), y.astype(np.float64)
         d = float(stoi(xd, yd, fs))
         cases[name] = {"config": {"rate": fs, "n": n, "kind": kind, "param": p, "seed": seed,
+                                  "floor": floor[0] if floor else None,
                                   "stoi": d, "xx": float(np.dot(xd, xd)), "yy": float(np.dot(yd, yd)),
                                   "xy": float(np.dot(xd, yd))},
                        "tensors": {}}
