@@ -47,3 +47,4 @@
 #include "denoise.h"
 #include "denoise-data.h"
 #include "denoise-train.h"
+#include "import-rnnoise.h"
