@@ -12,6 +12,7 @@ PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
 PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 PACKAGES+=(libsndfile1-dev) # core/audiofile.c
 PACKAGES+=(libgstreamer1.0-dev gstreamer1.0-tools) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
+PACKAGES+=(sonic-pi-samples espeak-ng flite sox) # denoise training: noise samples; voices for models/denoise/make-tts.sh
 
 install_missing() {
   local missing=()

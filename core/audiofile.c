@@ -264,15 +264,17 @@ nerve_resample (const float *x, gsize n, int from, int to, gsize *n_out)
   int K = (int) ceil (k.half);
   k.taps = 2 * K;
 
-  /* One row per phase p/L. When L is large (co-prime rates such as 44101 -> 16000), R
-   * rows at p/R instead (plus the one at 1) and linear interpolation between the two
-   * nearest: the kernel is smooth at that resolution (error ~ (pi 2 cut / R)^2 / 8). */
+  /* One row per phase p/L. When L is large (co-prime rates such as 44101 -> 16000, or
+   * 1 Hz -> 16 kHz), R rows (at most 4096) at p/R instead, plus the one at 1, and linear interpolation
+   * between the two nearest: the kernel is smooth at that resolution (error ~
+   * (pi 2 cut / R)^2 / 8 < 1e-7). */
   const guint64 budget = (guint64) 1 << 22; /* floats */
-  gboolean exact = L * (guint64) k.taps <= budget;
-  guint64 R = exact ? L : MAX (64, budget / (guint64) k.taps);
+  gboolean exact = L <= 4096 && L * (guint64) k.taps <= budget;
+  guint64 R = exact ? L : CLAMP (budget / (guint64) k.taps, 64, 4096);
   guint64 rows = exact ? R : R + 1;
-  float *coef = g_new (float, rows * (guint64) k.taps);
-  for (guint64 p = 0; p < rows; p++)
+  gboolean direct = m <= rows; /* a short output: its own rows are cheaper than the table */
+  float *coef = g_new (float, (direct ? 1 : rows) * (guint64) k.taps);
+  for (guint64 p = 0; !direct && p < rows; p++)
     kernel_row (&k, (double) p / (double) R, coef + p * k.taps);
 
   float *pad = g_new (float, k.taps); /* edge outputs read a zero-padded copy of their taps */
@@ -287,7 +289,10 @@ nerve_resample (const float *x, gsize n, int from, int to, gsize *n_out)
       }
       in = pad;
     }
-    if (exact) {
+    if (direct) {
+      kernel_row (&k, (double) phase / (double) L, coef);
+      y[j] = dot (coef, in, k.taps);
+    } else if (exact) {
       y[j] = dot (coef + phase * k.taps, in, k.taps);
     } else {
       double u = (double) phase / (double) L * (double) R;

@@ -5,7 +5,7 @@
  * The complex FFT is a Stockham autosort (no bit reversal): stage with radix r over
  * sub-transforms of length len = r*m, stride s, reads x[q + s*(p + j*m)] and writes
  * y[q + s*(r*p + k)] = w_len^(p*k) * sum_j x[..j..] w_r^(j*k), ping-ponging between two
- * buffers. Radix 4, 2 and 3 have their own butterflies; any other odd factor (5, 7, 127...)
+ * buffers. Radix 4, 2, 3 and 5 have their own butterflies; any other odd factor (7, 127...)
  * goes through one generic butterfly that uses the symmetry of w_r (O(r^2) per butterfly,
  * fine for the small factors of audio sizes; a large prime length is slow but exact).
  * Twiddles are computed once, in double, per plan. Only the forward direction exists:
@@ -110,6 +110,33 @@ pass3 (Cpx *restrict y, const Cpx *restrict x, const Cpx *restrict tw, int s, in
   }
 }
 
+static void
+pass5 (Cpx *restrict y, const Cpx *restrict x, const Cpx *restrict tw, int s, int m)
+{
+  const float c1 = (float) cos (2 * G_PI / 5), c2 = (float) cos (4 * G_PI / 5);
+  const float s1 = (float) sin (2 * G_PI / 5), s2 = (float) sin (4 * G_PI / 5);
+  for (int p = 0; p < m; p++) {
+    const Cpx *w = tw + 4 * p;
+    const Cpx *x0 = x + s * p, *x1 = x0 + s * m, *x2 = x1 + s * m, *x3 = x2 + s * m, *x4 = x3 + s * m;
+    Cpx *y0 = y + s * 5 * p;
+    for (int q = 0; q < s; q++) {
+      Cpx a0 = x0[q], a1 = x1[q], a2 = x2[q], a3 = x3[q], a4 = x4[q];
+      Cpx S1 = { a1.re + a4.re, a1.im + a4.im }, S2 = { a2.re + a3.re, a2.im + a3.im };
+      Cpx D1 = { a1.re - a4.re, a1.im - a4.im }, D2 = { a2.re - a3.re, a2.im - a3.im };
+      Cpx C1 = { a0.re + c1 * S1.re + c2 * S2.re, a0.im + c1 * S1.im + c2 * S2.im };
+      Cpx C2 = { a0.re + c2 * S1.re + c1 * S2.re, a0.im + c2 * S1.im + c1 * S2.im };
+      /* -i (s1 D1 + s2 D2) and -i (s2 D1 - s1 D2) */
+      Cpx E1 = { s1 * D1.im + s2 * D2.im, -(s1 * D1.re + s2 * D2.re) };
+      Cpx E2 = { s2 * D1.im - s1 * D2.im, -(s2 * D1.re - s1 * D2.re) };
+      y0[q] = (Cpx) { a0.re + S1.re + S2.re, a0.im + S1.im + S2.im };
+      y0[q + s] = cmul ((Cpx) { C1.re + E1.re, C1.im + E1.im }, w[0]);
+      y0[q + 2 * s] = cmul ((Cpx) { C2.re + E2.re, C2.im + E2.im }, w[1]);
+      y0[q + 3 * s] = cmul ((Cpx) { C2.re - E2.re, C2.im - E2.im }, w[2]);
+      y0[q + 4 * s] = cmul ((Cpx) { C1.re - E1.re, C1.im - E1.im }, w[3]);
+    }
+  }
+}
+
 /* Any odd radix r: with s_j = a_j + a_(r-j), d_j = a_j - a_(r-j) (j = 1..r/2),
  * b_k = a_0 + sum s_j cos(2pi jk/r) - i sum d_j sin(2pi jk/r) and b_(r-k) the same with +i. */
 static void
@@ -163,6 +190,7 @@ cfft (NerveFft *f, const Cpx *x)
     case 2: pass2 (dst, src, st->tw, s, st->m); break;
     case 3: pass3 (dst, src, st->tw, s, st->m); break;
     case 4: pass4 (dst, src, st->tw, s, st->m); break;
+    case 5: pass5 (dst, src, st->tw, s, st->m); break;
     default: pass_odd (dst, src, st->tw, st->rt, st->radix, s, st->m, f->sum, f->diff); break;
     }
     s *= st->radix;

@@ -31,7 +31,7 @@ denoiser (NerveModel *m)
 
 /* a tone sweep plus noise: something every bin sees */
 static float *
-signal (gsize n, guint64 seed)
+test_signal (gsize n, guint64 seed)
 {
   float *x = g_new (float, n);
   NerveRng r;
@@ -61,7 +61,7 @@ test_pass_through_is_aligned (void)
   CU_ASSERT_EQUAL (nerve_denoiser_latency (d), 384);
   CU_ASSERT_STRING_EQUAL (nerve_denoiser_frontend (d), "mask");
   const gsize n = 16000 + 77; /* not a multiple of the hop: the tail must be drained */
-  g_autofree float *x = signal (n, 1), *y = g_new (float, n);
+  g_autofree float *x = test_signal (n, 1), *y = g_new (float, n);
   nerve_denoise_signal (d, x, n, y, NULL);
   CU_ASSERT (max_diff (y, x, n, 1.0f) < 1e-4);
   /* hop by hop, the output trails by exactly the latency */
@@ -79,7 +79,7 @@ test_attenuation_limit_and_mix (void)
   g_autoptr (NerveDenoiser) d = denoiser (m);
   CU_ASSERT_PTR_NOT_NULL_FATAL (d);
   const gsize n = 8000;
-  g_autofree float *x = signal (n, 2), *y = g_new (float, n), *zero = g_new0 (float, n);
+  g_autofree float *x = test_signal (n, 2), *y = g_new (float, n), *zero = g_new0 (float, n);
   NerveDenoiseFrame frames[63];
   nerve_denoise_signal (d, x, n, y, frames);
   CU_ASSERT (max_diff (y, zero, n, 1.0f) < 1e-5);
@@ -108,7 +108,7 @@ test_vad_threshold_mutes (void)
   CU_ASSERT_PTR_NOT_NULL_FATAL (d);
   CU_ASSERT_PTR_NOT_NULL_FATAL (dq);
   const gsize n = 8000;
-  g_autofree float *x = signal (n, 3), *y = g_new (float, n), *zero = g_new0 (float, n);
+  g_autofree float *x = test_signal (n, 3), *y = g_new (float, n), *zero = g_new0 (float, n);
   NerveDenoiseFrame f[63];
   nerve_denoiser_set_vad_threshold (d, 0.5f);
   nerve_denoise_signal (d, x, n, y, f);
@@ -131,7 +131,7 @@ test_non_finite_input (void)
   g_autoptr (NerveDenoiser) d = denoiser (m);
   CU_ASSERT_PTR_NOT_NULL_FATAL (d);
   const gsize n = 16000;
-  g_autofree float *x = signal (n, 4), *bad = g_memdup2 (x, n * sizeof (float));
+  g_autofree float *x = test_signal (n, 4), *bad = g_memdup2 (x, n * sizeof (float));
   g_autofree float *y = g_new (float, n), *yb = g_new (float, n);
   for (gsize i = 1000; i < 1400; i++)
     bad[i] = (i % 3 == 0) ? NAN : (i % 3 == 1) ? INFINITY : -1e30f;
@@ -155,7 +155,7 @@ test_signal_matches_streaming (void)
   g_autoptr (NerveDenoiser) d = denoiser (m);
   CU_ASSERT_PTR_NOT_NULL_FATAL (d);
   const gsize n = 128 * 40;
-  g_autofree float *x = signal (n, 5), *y = g_new (float, n), *z = g_new0 (float, n + 384);
+  g_autofree float *x = test_signal (n, 5), *y = g_new (float, n), *z = g_new0 (float, n + 384);
   NerveDenoiseFrame f[40], g;
   nerve_denoise_signal (d, x, n, y, f);
   nerve_denoiser_reset (d);

@@ -11,9 +11,10 @@ static const struct {
   { "train", "train a model from a recipe", nerve_cli_train },
   { "eval", "evaluate a model on a dataset", nerve_cli_eval },
   { "info", "print what a model file holds", nerve_cli_info },
-  { "finetune", "continue training a text model on a label<TAB>text file", nerve_cli_finetune },
+  { "finetune", "continue training a text model (label<TAB>text file) or a denoise model (--speech/--noise folders)", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
   { "import", "convert a pretrained model (DTLN...) into a Nerve model file", nerve_cli_import },
+  { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
 };
 
 static void
