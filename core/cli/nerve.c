@@ -13,7 +13,7 @@ static const struct {
   { "info", "print what a model file holds", nerve_cli_info },
   { "finetune", "continue training a text model (label<TAB>text file) or a denoise model (--speech/--noise folders)", nerve_cli_finetune },
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
-  { "import", "convert a pretrained model (DTLN...) into a Nerve model file", nerve_cli_import },
+  { "import", "convert a pretrained model (DTLN ONNX, RNNoise .rnnn) into a Nerve model file", nerve_cli_import },
   { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
 };
 
