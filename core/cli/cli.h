@@ -9,6 +9,7 @@ int nerve_cli_finetune (int argc, char **argv);
 int nerve_cli_split (int argc, char **argv);
 int nerve_cli_import (int argc, char **argv);
 int nerve_cli_score (int argc, char **argv);
+int nerve_cli_denoise (int argc, char **argv);
 
 /* Text tasks (text.c, train-text.c) */
 typedef struct {

@@ -15,6 +15,8 @@ static const struct {
   { "split", "print the seeded held-out split of a text data file", nerve_cli_split },
   { "import", "convert a pretrained model (DTLN ONNX, RNNoise .rnnn) into a Nerve model file", nerve_cli_import },
   { "score", "speech-enhancement metrics (SI-SDR, SNR, STOI) of audio files", nerve_cli_score },
+  { "denoise", "remove noise from speech in an audio file", nerve_cli_denoise },
+  { "import", "convert a pretrained model (DTLN...) into a Nerve model file", nerve_cli_import },
 };
 
 static void
