@@ -56,7 +56,7 @@ test)
     OPENBLAS_NUM_THREADS=1 meson test -C build-asan -v --print-errorlogs
   if [ -x build-asan/fuzz/run-fuzzers ]; then
     echo "== fuzzing (bounded)"
-    build-asan/fuzz/run-fuzzers
+    NERVE_FUZZ_SECONDS=${NERVE_FUZZ_SECONDS:-40} build-asan/fuzz/run-fuzzers
   fi
   ;;
 *)
