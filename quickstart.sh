@@ -12,7 +12,8 @@ PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
 PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 PACKAGES+=(libsndfile1-dev) # core/audiofile.c
 PACKAGES+=(libgstreamer1.0-dev gstreamer1.0-tools) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
-PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata sonic-pi-samples) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
+PACKAGES+=(sonic-pi-samples espeak-ng flite sox) # denoise training: noise samples; voices for models/denoise/make-tts.sh
+PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
 
 install_missing() {
   local missing=()
@@ -55,7 +56,7 @@ test)
     OPENBLAS_NUM_THREADS=1 meson test -C build-asan -v --print-errorlogs
   if [ -x build-asan/fuzz/run-fuzzers ]; then
     echo "== fuzzing (bounded)"
-    build-asan/fuzz/run-fuzzers
+    NERVE_FUZZ_SECONDS=${NERVE_FUZZ_SECONDS:-40} build-asan/fuzz/run-fuzzers
   fi
   ;;
 *)

@@ -11,6 +11,7 @@
 /* Front ends by nerve.denoise.frontend. */
 static const NerveDenoiseFrontend *const frontends[] = {
   &nerve_denoise_mask_frontend,
+  &nerve_denoise_rnnoise_frontend,
   &nerve_denoise_dtln_frontend,
 };
 

@@ -69,6 +69,10 @@ check_tensor (const NerveOnnxTensor *t, const char *what, const char *role, int 
     return fail (error, NERVE_ERROR_FORMAT, what, "no %s tensor: not a DTLN export this importer knows", role);
   if (!t->data)
     return fail (error, NERVE_ERROR_FORMAT, what, "%s '%s' is not a float tensor", role, t->name);
+  for (int i = 0; i < t->ndim; i++)
+    if (t->dims[i] > 1 << 24)
+      return fail (error, NERVE_ERROR_SHAPE, what, "%s '%s' has an absurd shape %s", role, t->name,
+                   shape_str (t, got, sizeof got));
   gboolean ok = t->ndim == ndim;
   for (int i = 0; ok && i < ndim; i++)
     ok = dims[i] < 0 || t->dims[i] == dims[i];
@@ -424,9 +428,9 @@ read_stage1 (Dtln *d, const NerveOnnxGraph *g, const char *what, GError **error)
   if (!CHECK (W, "first LSTM W", 1, -1, -1) || !load_lstms (g, what, (int) W->dims[2], &d->l1, error))
     return FALSE;
   d->F = d->l1.l[0].in, d->H1 = d->l1.l[0].hidden, d->N = 2 * (d->F - 1);
-  if (d->F < 3 || d->F > 8193)
-    return fail (error, NERVE_ERROR_SHAPE, what, "stage 1 takes %d bins, not those of an even frame of 4..16384",
-                 d->F);
+  if (d->F < 5 || d->F > 8193 || d->N % 4)
+    return fail (error, NERVE_ERROR_SHAPE, what,
+                 "stage 1 takes %d bins, not those of a frame of 8..16384 samples (a multiple of 4)", d->F);
   return load_dense (g, what, d->H1, d->F, &d->k1, &d->b1, error);
 }
 
@@ -507,7 +511,7 @@ build (const Dtln *d, const char *what1, const char *what2, const char *producer
   nerve_model_set_meta (m, "nerve.audio.rate", "16000");
   g_snprintf (num, sizeof num, "%d", d->N);
   nerve_model_set_meta (m, "nerve.stft.size", num);
-  g_snprintf (num, sizeof num, "%d", NERVE_DTLN_HOP);
+  g_snprintf (num, sizeof num, "%d", d->N / 4);
   nerve_model_set_meta (m, "nerve.stft.hop", num);
   nerve_model_set_meta (m, "nerve.stft.window", "rect");
   g_autofree char *src = g_strdup_printf ("DTLN (Westhausen & Meyer, Interspeech 2020), pretrained weights of "

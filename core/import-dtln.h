@@ -11,7 +11,8 @@
  *                  mask; its extra tensor "decoder.weight" [N * enc] is the 1x1 Conv1D
  *                  decoder, row-major [N][enc]
  *   metadata       nerve.task=denoise, nerve.denoise.frontend=dtln, nerve.audio.rate=16000,
- *                  nerve.stft.size=N, nerve.stft.hop=128, nerve.stft.window=rect,
+ *                  nerve.stft.size=N, nerve.stft.hop=N/4 (DTLN's block shift, 128 for its
+ *                  512-sample frames; the files do not hold it), nerve.stft.window=rect,
  *                  nerve.source, nerve.license
  * LSTM gates are reordered to Nerve's (PyTorch's) i, f, g, o: ONNX LSTM nodes use
  * i, o, f, c with separate input/recurrent biases; Keras (unrolled in model_2.onnx)
@@ -24,7 +25,6 @@ G_BEGIN_DECLS
 
 #define NERVE_DTLN_STAGE2_BLOB "dtln.stage2"
 #define NERVE_DTLN_DECODER "decoder.weight"
-#define NERVE_DTLN_HOP 128 /* DTLN's block shift: fixed by training, not in the files */
 
 /* path: a folder holding model_1.onnx and model_2.onnx, or model_1.onnx itself
  * (model_2.onnx is looked up beside it). */

@@ -483,7 +483,7 @@ nerve_onnx_parse (const guint8 *data, gsize len, const char *what, GError **erro
 {
   g_return_val_if_fail (data || !len, NULL);
   Ctx c = { what ? what : "ONNX data", data, error };
-  Buf b = { data, data + len };
+  Buf b = { data, len ? data + len : data };
   g_autoptr (NerveOnnxGraph) g = g_new0 (NerveOnnxGraph, 1);
   GArray *tensors = g_array_new (FALSE, FALSE, sizeof (NerveOnnxTensor));
   GArray *nodes = g_array_new (FALSE, FALSE, sizeof (NerveOnnxNode));

@@ -29,8 +29,17 @@ static const Known known[] = {
   { "early_stopping", "patience" }, { "early_stopping", "min_delta" },
 };
 
+/* Keys every task shares: the model, the optimizer and the schedules. */
 static gboolean
-check_keys (GKeyFile *kf, const char *path, GError **error)
+common_key (const char *group, const char *key)
+{
+  static const char *const groups[] = { "model", "optimizer", "schedule", "regularization", "early_stopping", NULL };
+  return g_strv_contains (groups, group) ||
+         (g_str_equal (group, "train") && !g_str_equal (key, "augment"));
+}
+
+static gboolean
+check_keys (GKeyFile *kf, const char *path, gboolean denoise, GError **error)
 {
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (int g = 0; groups[g]; g++) {
@@ -39,6 +48,8 @@ check_keys (GKeyFile *kf, const char *path, GError **error)
       gboolean ok = FALSE;
       for (gsize i = 0; i < G_N_ELEMENTS (known) && !ok; i++)
         ok = g_str_equal (known[i].group, groups[g]) && g_str_equal (known[i].key, keys[k]);
+      if (denoise)
+        ok = (ok && common_key (groups[g], keys[k])) || nerve_denoise_recipe_known_key (groups[g], keys[k]);
       if (!ok) {
         g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: unknown key '%s' in [%s]", path,
                      keys[k], groups[g]);
@@ -50,9 +61,9 @@ check_keys (GKeyFile *kf, const char *path, GError **error)
 }
 
 /* Optional typed values: absent keeps the default, malformed or out of range fails. */
-static gboolean
-get_double (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max,
-            double *v, GError **error)
+gboolean
+nerve_recipe_get_double (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max,
+                         double *v, GError **error)
 {
   if (!g_key_file_has_key (kf, g, k, NULL))
     return TRUE;
@@ -67,23 +78,23 @@ get_double (GKeyFile *kf, const char *path, const char *g, const char *k, double
   return TRUE;
 }
 
-static gboolean
-get_float (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max, float *v,
-           GError **error)
+gboolean
+nerve_recipe_get_float (GKeyFile *kf, const char *path, const char *g, const char *k, double min, double max,
+                        float *v, GError **error)
 {
   double d = *v;
-  if (!get_double (kf, path, g, k, min, max, &d, error))
+  if (!nerve_recipe_get_double (kf, path, g, k, min, max, &d, error))
     return FALSE;
   *v = (float) d;
   return TRUE;
 }
 
-static gboolean
-get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, int max, int *v,
-         GError **error)
+gboolean
+nerve_recipe_get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, int max, int *v,
+                      GError **error)
 {
   double d = *v;
-  if (!get_double (kf, path, g, k, min, max, &d, error))
+  if (!nerve_recipe_get_double (kf, path, g, k, min, max, &d, error))
     return FALSE;
   if (d != floor (d)) {
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [%s] %s must be an integer", path, g, k);
@@ -93,8 +104,8 @@ get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, 
   return TRUE;
 }
 
-static gboolean
-get_bool (GKeyFile *kf, const char *path, const char *g, const char *k, gboolean *v, GError **error)
+gboolean
+nerve_recipe_get_bool (GKeyFile *kf, const char *path, const char *g, const char *k, gboolean *v, GError **error)
 {
   if (!g_key_file_has_key (kf, g, k, NULL))
     return TRUE;
@@ -136,26 +147,26 @@ load_text_keys (GKeyFile *kf, NerveRecipe *r, const char *dir, GError **error)
   r->validation_path = g_key_file_get_string (kf, "data", "validation_path", NULL);
   r->test_path = g_key_file_get_string (kf, "data", "test_path", NULL);
   r->corpus = g_key_file_get_string_list (kf, "tokenizer", "corpus", NULL, NULL);
-  if (!get_bool (kf, path, "data", "phrases", &r->phrases, error) ||
-      !get_bool (kf, path, "data", "fine_grained", &r->fine_grained, error))
+  if (!nerve_recipe_get_bool (kf, path, "data", "phrases", &r->phrases, error) ||
+      !nerve_recipe_get_bool (kf, path, "data", "fine_grained", &r->fine_grained, error))
     return FALSE;
   r->dedup = r->phrases;
   NerveTokenizerTrainOptions *t = &r->tokenizer;
   nerve_tokenizer_train_options_init (t);
   int seed = 0;
-  if (!get_bool (kf, path, "data", "dedup", &r->dedup, error) ||
+  if (!nerve_recipe_get_bool (kf, path, "data", "dedup", &r->dedup, error) ||
       !get_format (kf, path, "test_format", &r->test_format, error) ||
-      !get_double (kf, path, "data", "validation_fraction", 1e-6, 0.999999, &r->validation_fraction, error) ||
-      !get_double (kf, path, "data", "test_fraction", 1e-6, 0.999999, &r->test_fraction, error) ||
-      !get_int (kf, path, "data", "test_seed", 0, G_MAXINT, &r->test_seed, error) ||
-      !get_int (kf, path, "text", "max_length", 1, 1 << 16, &r->max_length, error) ||
-      !get_int (kf, path, "tokenizer", "vocab_size", 2, 1 << 20, &t->vocab_size, error) ||
-      !get_bool (kf, path, "tokenizer", "lowercase", &t->lowercase, error) ||
-      !get_bool (kf, path, "tokenizer", "byte_fallback", &t->byte_fallback, error) ||
-      !get_float (kf, path, "tokenizer", "character_coverage", 0.5, 1, &t->character_coverage, error) ||
-      !get_int (kf, path, "tokenizer", "max_sentences", 0, G_MAXINT, &t->max_sentences, error) ||
-      !get_int (kf, path, "tokenizer", "seed", 0, G_MAXINT, &seed, error) ||
-      !get_int (kf, path, "tokenizer", "corpus_max_lines", 0, G_MAXINT, &r->corpus_max_lines, error))
+      !nerve_recipe_get_double (kf, path, "data", "validation_fraction", 1e-6, 0.999999, &r->validation_fraction, error) ||
+      !nerve_recipe_get_double (kf, path, "data", "test_fraction", 1e-6, 0.999999, &r->test_fraction, error) ||
+      !nerve_recipe_get_int (kf, path, "data", "test_seed", 0, G_MAXINT, &r->test_seed, error) ||
+      !nerve_recipe_get_int (kf, path, "text", "max_length", 1, 1 << 16, &r->max_length, error) ||
+      !nerve_recipe_get_int (kf, path, "tokenizer", "vocab_size", 2, 1 << 20, &t->vocab_size, error) ||
+      !nerve_recipe_get_bool (kf, path, "tokenizer", "lowercase", &t->lowercase, error) ||
+      !nerve_recipe_get_bool (kf, path, "tokenizer", "byte_fallback", &t->byte_fallback, error) ||
+      !nerve_recipe_get_float (kf, path, "tokenizer", "character_coverage", 0.5, 1, &t->character_coverage, error) ||
+      !nerve_recipe_get_int (kf, path, "tokenizer", "max_sentences", 0, G_MAXINT, &t->max_sentences, error) ||
+      !nerve_recipe_get_int (kf, path, "tokenizer", "seed", 0, G_MAXINT, &seed, error) ||
+      !nerve_recipe_get_int (kf, path, "tokenizer", "corpus_max_lines", 0, G_MAXINT, &r->corpus_max_lines, error))
     return FALSE;
   t->seed = (guint32) seed;
   if (r->labels && g_strv_length (r->labels) < 2) {
@@ -181,12 +192,12 @@ load_text_keys (GKeyFile *kf, NerveRecipe *r, const char *dir, GError **error)
     int wseed = (int) w->seed;
     r->pretrain = TRUE;
     r->pretrain_layer = g_key_file_get_string (kf, "pretrain", "layer", NULL);
-    if (!get_int (kf, path, "pretrain", "epochs", 1, 1000, &w->epochs, error) ||
-        !get_int (kf, path, "pretrain", "window", 1, 100, &w->window, error) ||
-        !get_int (kf, path, "pretrain", "negatives", 1, 100, &w->negatives, error) ||
-        !get_float (kf, path, "pretrain", "subsample", 0, 1, &w->subsample, error) ||
-        !get_float (kf, path, "pretrain", "lr", 1e-6, 1, &w->lr, error) ||
-        !get_int (kf, path, "pretrain", "seed", 0, G_MAXINT, &wseed, error))
+    if (!nerve_recipe_get_int (kf, path, "pretrain", "epochs", 1, 1000, &w->epochs, error) ||
+        !nerve_recipe_get_int (kf, path, "pretrain", "window", 1, 100, &w->window, error) ||
+        !nerve_recipe_get_int (kf, path, "pretrain", "negatives", 1, 100, &w->negatives, error) ||
+        !nerve_recipe_get_float (kf, path, "pretrain", "subsample", 0, 1, &w->subsample, error) ||
+        !nerve_recipe_get_float (kf, path, "pretrain", "lr", 1e-6, 1, &w->lr, error) ||
+        !nerve_recipe_get_int (kf, path, "pretrain", "seed", 0, G_MAXINT, &wseed, error))
       return FALSE;
     w->seed = (guint64) wseed;
   }
@@ -231,10 +242,10 @@ nerve_recipe_data_path (const NerveRecipe *r, const char *path)
 void
 nerve_recipe_free (NerveRecipe *r)
 {
-  if (r)
-    g_free (r->pretrain_layer);
   if (!r)
     return;
+  g_free (r->pretrain_layer);
+  nerve_denoise_recipe_free (r->denoise);
   g_free (r->path);
   g_free (r->architecture);
   g_free (r->task);
@@ -260,7 +271,9 @@ nerve_recipe_load (const char *path, GError **error)
                  "%s: %s", path, e->message);
     return NULL;
   }
-  if (!check_keys (kf, path, error))
+  g_autofree char *task = g_key_file_get_string (kf, "model", "task", NULL);
+  gboolean denoise = task && g_str_equal (task, "denoise");
+  if (!check_keys (kf, path, denoise, error))
     return NULL;
   g_autoptr (NerveRecipe) r = g_new0 (NerveRecipe, 1);
   r->path = g_strdup (path);
@@ -281,19 +294,23 @@ nerve_recipe_load (const char *path, GError **error)
   r->data_format = g_key_file_get_string (kf, "data", "format", NULL);
   r->data_path = g_key_file_get_string (kf, "data", "path", NULL);
   r->text = g_str_equal (r->task, "sentiment") || g_str_equal (r->task, "text-classify");
-  if (!r->text && !g_str_equal (r->task, "classify")) {
+  if (!r->text && !denoise && !g_str_equal (r->task, "classify")) {
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
-                 "%s: [model] task '%s' is not classify, sentiment or text-classify", path, r->task);
+                 "%s: [model] task '%s' is not classify, sentiment, text-classify or denoise", path, r->task);
     return NULL;
   }
-  if (!r->data_path || !r->data_format ||
+  if (denoise) {
+    r->denoise = nerve_denoise_recipe_parse (kf, path, dir, &r->data_root, error);
+    if (!r->denoise)
+      return NULL;
+  } else if (!r->data_path || !r->data_format ||
       (r->text ? !g_strv_contains ((const char *const[]) { "tsv", "sst2", "sst-trees", NULL }, r->data_format)
                : !g_str_equal (r->data_format, "idx"))) {
     g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [data] needs a path and format = %s for task %s",
                  path, r->text ? "tsv, sst2 or sst-trees" : "idx", r->task);
     return NULL;
   }
-  if (!check_task_keys (kf, r, error) || (r->text && !load_text_keys (kf, r, dir, error)))
+  if ((!denoise && !check_task_keys (kf, r, error)) || (r->text && !load_text_keys (kf, r, dir, error)))
     return NULL;
   r->validation = 5000;
   r->mean = 0;
@@ -327,26 +344,26 @@ nerve_recipe_load (const char *path, GError **error)
       return NULL;
     }
   }
-  if (!get_int (kf, path, "data", "validation", 1, 1 << 30, &r->validation, error) ||
-      !get_float (kf, path, "data", "mean", -1e6, 1e6, &r->mean, error) ||
-      !get_float (kf, path, "data", "std", 1e-6, 1e6, &r->std, error) ||
-      !get_int (kf, path, "train", "epochs", 1, 100000, &t->epochs, error) ||
-      !get_int (kf, path, "train", "batch", 1, 65536, &t->batch, error) ||
-      !get_int (kf, path, "train", "seed", 0, G_MAXINT, &seed, error) ||
-      !get_float (kf, path, "optimizer", "lr", 0, 10, &r->lr, error) ||
-      !get_float (kf, path, "optimizer", "momentum", 0, 1, &t->optim.momentum, error) ||
-      !get_float (kf, path, "optimizer", "weight_decay", 0, 10, &t->optim.weight_decay, error) ||
-      !get_float (kf, path, "optimizer", "l1", 0, 10, &t->optim.l1, error) ||
-      !get_float (kf, path, "optimizer", "beta1", 0, 0.999999, &t->optim.beta1, error) ||
-      !get_float (kf, path, "optimizer", "beta2", 0, 0.999999999, &t->optim.beta2, error) ||
-      !get_float (kf, path, "optimizer", "eps", 0, 1, &t->optim.eps, error) ||
-      !get_int (kf, path, "schedule", "warmup_steps", 0, G_MAXINT, &t->schedule.warmup_steps, error) ||
-      !get_int (kf, path, "schedule", "step_size", 1, G_MAXINT, &t->schedule.step_size, error) ||
-      !get_float (kf, path, "schedule", "gamma", 0, 1, &t->schedule.gamma, error) ||
-      !get_float (kf, path, "schedule", "min_lr", 0, 10, &t->schedule.min_lr, error) ||
-      !get_float (kf, path, "regularization", "clip_norm", 0, 1e6, &t->clip_norm, error) ||
-      !get_int (kf, path, "early_stopping", "patience", 0, 100000, &t->patience, error) ||
-      !get_float (kf, path, "early_stopping", "min_delta", 0, 1, &t->min_delta, error))
+  if (!nerve_recipe_get_int (kf, path, "data", "validation", 1, 1 << 30, &r->validation, error) ||
+      !nerve_recipe_get_float (kf, path, "data", "mean", -1e6, 1e6, &r->mean, error) ||
+      !nerve_recipe_get_float (kf, path, "data", "std", 1e-6, 1e6, &r->std, error) ||
+      !nerve_recipe_get_int (kf, path, "train", "epochs", 1, 100000, &t->epochs, error) ||
+      !nerve_recipe_get_int (kf, path, "train", "batch", 1, 65536, &t->batch, error) ||
+      !nerve_recipe_get_int (kf, path, "train", "seed", 0, G_MAXINT, &seed, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "lr", 0, 10, &r->lr, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "momentum", 0, 1, &t->optim.momentum, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "weight_decay", 0, 10, &t->optim.weight_decay, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "l1", 0, 10, &t->optim.l1, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "beta1", 0, 0.999999, &t->optim.beta1, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "beta2", 0, 0.999999999, &t->optim.beta2, error) ||
+      !nerve_recipe_get_float (kf, path, "optimizer", "eps", 0, 1, &t->optim.eps, error) ||
+      !nerve_recipe_get_int (kf, path, "schedule", "warmup_steps", 0, G_MAXINT, &t->schedule.warmup_steps, error) ||
+      !nerve_recipe_get_int (kf, path, "schedule", "step_size", 1, G_MAXINT, &t->schedule.step_size, error) ||
+      !nerve_recipe_get_float (kf, path, "schedule", "gamma", 0, 1, &t->schedule.gamma, error) ||
+      !nerve_recipe_get_float (kf, path, "schedule", "min_lr", 0, 10, &t->schedule.min_lr, error) ||
+      !nerve_recipe_get_float (kf, path, "regularization", "clip_norm", 0, 1e6, &t->clip_norm, error) ||
+      !nerve_recipe_get_int (kf, path, "early_stopping", "patience", 0, 100000, &t->patience, error) ||
+      !nerve_recipe_get_float (kf, path, "early_stopping", "min_delta", 0, 1, &t->min_delta, error))
     return NULL;
   t->seed = (guint64) seed;
   t->schedule.base_lr = r->lr;

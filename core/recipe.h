@@ -2,6 +2,7 @@
  * optimizer, schedule, regularisation, epochs and early stopping. Unknown groups or
  * keys are errors, so a typo never silently trains with a default. */
 #pragma once
+#include "denoise-train.h"
 #include "textdata.h"
 #include "tokenizer.h"
 #include "train.h"
@@ -45,12 +46,32 @@ typedef struct {
   gboolean pretrain;
   char *pretrain_layer;      /* [pretrain] layer (default: the first embedding) */
   NerveWord2VecOptions word2vec; /* [pretrain] epochs, window, negatives, subsample, lr, seed */
+  /* task = denoise: the data, mixing, front end and loss (denoise-train.h); data
+   * paths are relative to data_root ([data] root, relative to the recipe). */
+  NerveDenoiseRecipe *denoise;
 } NerveRecipe;
 
 NerveRecipe *nerve_recipe_load (const char *path, GError **error);
 /* A data path of the recipe: absolute paths as they are, others under data_root. */
 char *nerve_recipe_data_path (const NerveRecipe *r, const char *path);
 void nerve_recipe_free (NerveRecipe *r);
+
+/* Typed optional values of a recipe's key file, for the task parsers: an absent key
+ * keeps *v, a malformed or out-of-range one fails naming path, group and key. */
+gboolean nerve_recipe_get_double (GKeyFile *kf, const char *path, const char *g, const char *k, double min,
+                                  double max, double *v, GError **error);
+gboolean nerve_recipe_get_float (GKeyFile *kf, const char *path, const char *g, const char *k, double min,
+                                 double max, float *v, GError **error);
+gboolean nerve_recipe_get_int (GKeyFile *kf, const char *path, const char *g, const char *k, int min, int max,
+                               int *v, GError **error);
+gboolean nerve_recipe_get_bool (GKeyFile *kf, const char *path, const char *g, const char *k, gboolean *v,
+                                GError **error);
+
+/* task = denoise (denoise-recipe.c): whether group/key is one of its own keys, and the
+ * parser of those (*data_root gets [data] root resolved from dir, the recipe's folder). */
+gboolean nerve_denoise_recipe_known_key (const char *group, const char *key);
+NerveDenoiseRecipe *nerve_denoise_recipe_parse (GKeyFile *kf, const char *path, const char *dir, char **data_root,
+                                                GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveRecipe, nerve_recipe_free)
 

@@ -140,9 +140,9 @@ flip_batch (float *x, int nb, const NerveShape *s, NerveRng *rng)
   }
 }
 
-static gboolean
-save_checkpoint (NerveModel *m, const char *path, int epoch, const NerveEarlyStop *es,
-                 NerveOptimizer *opt, GError **error)
+gboolean
+nerve_train_save_checkpoint (NerveModel *m, const char *path, int epoch, const NerveEarlyStop *es,
+                             NerveOptimizer *opt, GError **error)
 {
   g_autofree char *e = g_strdup_printf ("%d", epoch);
   g_autofree char *s = g_strdup_printf ("%.9g %d %d %" G_GINT64_FORMAT, es->best, es->best_epoch,
@@ -156,9 +156,9 @@ save_checkpoint (NerveModel *m, const char *path, int epoch, const NerveEarlySto
   return ok;
 }
 
-/* Returns the number of epochs already done, or -1 with error. */
-static int
-load_checkpoint (NerveModel *m, const char *path, NerveEarlyStop *es, NerveOptimizer *opt, GError **error)
+int
+nerve_train_load_checkpoint (NerveModel *m, const char *path, NerveEarlyStop *es, NerveOptimizer *opt,
+                             GError **error)
 {
   g_autoptr (GHashTable) extras = NULL;
   g_autoptr (NerveModel) c = nerve_model_load_with_extras (path, &extras, error);
@@ -220,7 +220,7 @@ nerve_train_classifier (NerveModel *m, const NerveDataset *train, const NerveDat
   int first_epoch = 0;
   gboolean ok = FALSE;
   if (cfg->resume && cfg->checkpoint && g_file_test (cfg->checkpoint, G_FILE_TEST_EXISTS)) {
-    first_epoch = load_checkpoint (m, cfg->checkpoint, &es, opt, error);
+    first_epoch = nerve_train_load_checkpoint (m, cfg->checkpoint, &es, opt, error);
     if (first_epoch < 0) {
       nerve_optimizer_free (opt);
       return FALSE;
@@ -325,7 +325,7 @@ nerve_train_classifier (NerveModel *m, const NerveDataset *train, const NerveDat
       if (cfg->out && !nerve_model_save (m, cfg->out, error))
         goto out;
     }
-    if (cfg->checkpoint && !save_checkpoint (m, cfg->checkpoint, epoch + 1, &es, opt, error))
+    if (cfg->checkpoint && !nerve_train_save_checkpoint (m, cfg->checkpoint, epoch + 1, &es, opt, error))
       goto out;
     p.elapsed_s = g_timer_elapsed (timer, NULL);
     if (progress)

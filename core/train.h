@@ -2,6 +2,7 @@
  * keeps the best model, atomic checkpoints every epoch and exact resumption. */
 #pragma once
 #include "dataset.h"
+#include "early-stop.h"
 #include "model.h"
 #include "optim.h"
 #include "schedule.h"
@@ -70,5 +71,15 @@ typedef struct {
 gboolean nerve_evaluate_classifier (NerveModel *m, const NerveDataset *d, int batch,
                                     NerveEvalResult *result, GError **error);
 void nerve_eval_result_clear (NerveEvalResult *r);
+
+/* The trainer's checkpoint (shared by every task's training loop): the model with its
+ * metadata, the optimizer's moments and step, the early-stopping state and the number
+ * of epochs done, written atomically. load returns the epochs done (m's weights, es
+ * and opt restored), or -1 with error when the file is not a checkpoint of m's
+ * architecture and optimizer. */
+gboolean nerve_train_save_checkpoint (NerveModel *m, const char *path, int epoch, const NerveEarlyStop *es,
+                                      NerveOptimizer *opt, GError **error);
+int nerve_train_load_checkpoint (NerveModel *m, const char *path, NerveEarlyStop *es, NerveOptimizer *opt,
+                                 GError **error);
 
 G_END_DECLS

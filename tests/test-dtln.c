@@ -229,6 +229,54 @@ test_onnx_corrupt (void)
   CU_ASSERT (err && err->code == NERVE_ERROR_INVALID && strstr (err->message, "model_1.onnx"));
 }
 
+/* ---- a tiny DTLN-shaped export (tests/fixtures/dtln-tiny, random weights) ---- */
+
+static float *
+json_floats (JsonObject *o, const char *key, gsize *n)
+{
+  JsonArray *a = json_object_get_array_member (o, key);
+  *n = json_array_get_length (a);
+  float *v = g_new (float, *n);
+  for (gsize i = 0; i < *n; i++)
+    v[i] = (float) json_array_get_double_element (a, i);
+  return v;
+}
+
+static void
+test_tiny (void)
+{
+  g_autofree char *dir = nerve_test_path ("tests/fixtures/dtln-tiny");
+  g_autofree char *fpath = nerve_test_path ("tests/fixtures/dtln-tiny.json");
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_autoptr (GError) err = NULL;
+  CU_ASSERT_TRUE_FATAL (json_parser_load_from_file (p, fpath, &err));
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  gsize n, ny;
+  g_autofree float *x = json_floats (o, "x", &n), *ref = json_floats (o, "y", &ny);
+  CU_ASSERT_EQUAL_FATAL (n, ny);
+
+  g_autoptr (NerveModel) m = nerve_import_dtln (dir, &err);
+  if (!m)
+    fprintf (stderr, "  %s\n", err->message);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  CU_ASSERT_STRING_EQUAL (nerve_model_get_meta (m, "nerve.stft.hop"), "4");
+  g_autoptr (NerveDenoiser) d = nerve_denoiser_new (m, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (d);
+  CU_ASSERT_EQUAL (nerve_denoiser_hop (d), json_object_get_int_member (o, "hop"));
+  CU_ASSERT_EQUAL (nerve_denoiser_latency (d), json_object_get_int_member (o, "frame") - nerve_denoiser_hop (d));
+  g_autofree float *y = g_new (float, n);
+  nerve_denoise_signal (d, x, n, y, NULL);
+  double worst = nerve_assert_close ("tiny DTLN output", y, ref, n, 2e-5);
+  printf ("\n  tiny export, %" G_GSIZE_FORMAT " samples: max relative |Nerve - PyTorch| = %.2e\n", n, worst);
+
+  /* a stage-1 file given alone for both stages: stage 2 is not there */
+  g_autofree char *m1 = g_build_filename (dir, "model_1.onnx", NULL);
+  g_autoptr (NerveOnnxGraph) g1 = nerve_onnx_load (m1, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (g1);
+  CU_ASSERT_PTR_NULL (nerve_import_dtln_onnx (g1, "a.onnx", g1, "b.onnx", &err));
+  CU_ASSERT (err && g_str_has_prefix (err->message, "b.onnx: no first Conv node"));
+}
+
 /* ---- against the PyTorch reference ---- */
 
 static char *
@@ -466,4 +514,5 @@ test_cli (void)
 }
 
 NERVE_TEST_MAIN ("dtln", { "onnx reader", test_onnx_reader }, { "onnx corrupt files", test_onnx_corrupt },
+                 { "tiny DTLN-shaped export", test_tiny },
                  { "dtln vs PyTorch reference", test_reference }, { "nerve import", test_cli })

@@ -7,17 +7,22 @@ int nerve_cli_eval (int argc, char **argv);
 int nerve_cli_info (int argc, char **argv);
 int nerve_cli_finetune (int argc, char **argv);
 int nerve_cli_split (int argc, char **argv);
+int nerve_cli_import (int argc, char **argv);
 int nerve_cli_score (int argc, char **argv);
 int nerve_cli_denoise (int argc, char **argv);
-int nerve_cli_import (int argc, char **argv);
 
 /* Text tasks (text.c, train-text.c) */
 typedef struct {
   const char *out, *checkpoint, *data_root;
   gboolean resume;
   int stop_after, threads;
+  int steps_per_epoch; /* denoise: overrides [train] steps_per_epoch when > 0 */
 } NerveCliTrainOptions;
 int nerve_cli_train_text (NerveRecipe *r, const NerveCliTrainOptions *o);
+/* Denoise tasks (train-denoise.c): a recipe with task = denoise, and
+ * `nerve finetune MODEL --speech DIR --noise DIR` (argv as nerve_cli_finetune's). */
+int nerve_cli_train_denoise (NerveRecipe *r, const NerveCliTrainOptions *o);
+int nerve_cli_finetune_denoise (int argc, char **argv);
 /* TRUE for models whose nerve.task is a text task. */
 gboolean nerve_cli_is_text_model (NerveModel *m);
 /* The model's label names (nerve.labels, a JSON list), NULL-terminated. */

@@ -9,6 +9,10 @@
 int
 nerve_cli_finetune (int argc, char **argv)
 {
+  /* denoise models take their data as --speech and --noise folders */
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix (argv[i], "--speech") || g_str_has_prefix (argv[i], "--noise"))
+      return nerve_cli_finetune_denoise (argc, argv);
   g_autofree char *out = NULL, *format = NULL;
   int epochs = 4, threads = 1, batch = 32, seed = 1, patience = 2;
   double lr = 3e-4, val_fraction = 0.1;
@@ -42,7 +46,8 @@ nerve_cli_finetune (int argc, char **argv)
   if (!m)
     return nerve_cli_fail ("finetune", err);
   if (!nerve_cli_is_text_model (m)) {
-    fprintf (stderr, "nerve finetune: %s is not a text model (nerve.task is %s)\n", argv[1],
+    fprintf (stderr, "nerve finetune: %s is not a text model (nerve.task is %s; denoise models take --speech DIR "
+                     "--noise DIR)\n", argv[1],
              nerve_model_get_meta (m, "nerve.task") ? nerve_model_get_meta (m, "nerve.task") : "unset");
     return 1;
   }

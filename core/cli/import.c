@@ -15,6 +15,20 @@ detect_dtln (const char *path)
   return g_str_has_suffix (path, ".onnx");
 }
 
+/* .rnnn files start with their format line, whatever their name. */
+static gboolean
+detect_rnnoise (const char *path)
+{
+  if (g_str_has_suffix (path, ".rnnn"))
+    return TRUE;
+  guint8 head[64];
+  FILE *f = fopen (path, "rb");
+  gsize n = f ? fread (head, 1, sizeof head, f) : 0;
+  if (f)
+    fclose (f);
+  return nerve_rnnn_detect (head, n);
+}
+
 static const struct {
   const char *name, *help;
   gboolean (*detect) (const char *path); /* may this SOURCE be in this format? */
@@ -22,14 +36,19 @@ static const struct {
 } formats[] = {
   { "dtln", "DTLN denoiser (breizhn/DTLN): its folder or model_1.onnx (model_2.onnx beside it)", detect_dtln,
     nerve_import_dtln },
+  { "rnnoise", "RNNoise weights as ffmpeg's arnndn reads them (.rnnn, 'rnnoise-nu model file version 1')",
+    detect_rnnoise, nerve_import_rnnoise },
 };
 
 int
 nerve_cli_import (int argc, char **argv)
 {
-  g_autofree char *format = NULL;
+  g_autofree char *format = NULL, *scaling = NULL;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "source format (default: from SOURCE)", "FORMAT" },
+    { "scaling", 0, 0, G_OPTION_ARG_STRING, &scaling,
+      "rnnoise: the level features are computed at, 'rnnoise' (as trained, default) or 'arnndn' (as ffmpeg "
+      "runs the model)", "S" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("SOURCE OUT.nerve - convert a pretrained model into a "
@@ -69,8 +88,16 @@ nerve_cli_import (int argc, char **argv)
     return 1;
   }
 
+  if (scaling && (strcmp (formats[f].name, "rnnoise") ||
+                  (strcmp (scaling, "rnnoise") && strcmp (scaling, "arnndn")))) {
+    fprintf (stderr, "nerve import: --scaling is for --format rnnoise, and is 'rnnoise' or 'arnndn'\n");
+    return 2;
+  }
+
   g_autoptr (GError) err = NULL;
   g_autoptr (NerveModel) m = formats[f].import (src, &err);
+  if (m && scaling)
+    nerve_model_set_meta (m, "nerve.rnnoise.scaling", scaling);
   if (!m || !nerve_model_save (m, out, &err))
     return nerve_cli_fail ("import", err);
   gsize n = 0;

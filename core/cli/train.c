@@ -30,14 +30,15 @@ nerve_cli_train (int argc, char **argv)
 {
   g_autofree char *out = NULL, *data_root = NULL;
   gboolean resume = FALSE;
-  int epochs = 0, stop_after = 0, threads = 1;
+  int epochs = 0, stop_after = 0, threads = 1, steps_per_epoch = 0;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the trained model here (default: RECIPE-NAME.nerve)", "FILE" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from FILE.ckpt left by an interrupted run", NULL },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Override the recipe's epoch count", "N" },
     { "stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after, "Stop after N epochs in this run (continue later with --resume)", "N" },
+    { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &steps_per_epoch, "Denoise tasks: override [train] steps_per_epoch (quick runs)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads (default 1; more helps only large layers)", "N" },
-    { "data-root", 0, 0, G_OPTION_ARG_FILENAME, &data_root, "Text tasks: read relative data paths under DIR instead of the recipe's [data] root", "DIR" },
+    { "data-root", 0, 0, G_OPTION_ARG_FILENAME, &data_root, "Text and denoise tasks: read relative data paths under DIR instead of the recipe's [data] root", "DIR" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("RECIPE - train a model");
@@ -60,10 +61,11 @@ nerve_cli_train (int argc, char **argv)
   }
   g_autofree char *ckpt = g_strconcat (out, ".ckpt", NULL);
   nerve_set_threads (threads);
-  if (r->text) {
+  if (r->text || r->denoise) {
     NerveCliTrainOptions o = { .out = out, .checkpoint = ckpt, .data_root = data_root, .resume = resume,
-                               .stop_after = stop_after, .threads = threads };
-    return nerve_cli_train_text (r, &o);
+                               .stop_after = stop_after, .threads = threads,
+                               .steps_per_epoch = steps_per_epoch };
+    return r->denoise ? nerve_cli_train_denoise (r, &o) : nerve_cli_train_text (r, &o);
   }
 
   g_autoptr (NerveDataset) train = nerve_dataset_load_idx (r->data_path, "train", &err);

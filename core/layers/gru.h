@@ -1,4 +1,8 @@
-/* GRU layer kernels (gate order r, z, n; conventions in rnn-common.h). */
+/* GRU layer kernels (gate order r, z, n; conventions in rnn-common.h).
+ * Layer config keys besides the shared ones (hidden, layers, bidirectional,
+ * return_sequences): "reset_after" (true = PyTorch's cell; false = r applied to h
+ * before W_hn, the original cell of RNNoise) and "activation" ("tanh", "relu",
+ * "sigmoid": the candidate's nonlinearity). */
 #pragma once
 #include "rnn-common.h"
 
@@ -19,6 +23,10 @@ void nerve_gru_forward_ref (float *out, float *cache, const float *x, const int 
  * replaced; scratch [B,9H]; x [B,F]. No allocation. */
 void nerve_gru_step (float *h, float *scratch, const float *x, const float *w_ih, const float *w_hh,
                      const float *b_ih, const float *b_hh, int B, int F, int H);
+/* The same for the variants of NerveRnnShape (reset_before, act). */
+void nerve_gru_step_variant (float *h, float *scratch, const float *x, const float *w_ih, const float *w_hh,
+                             const float *b_ih, const float *b_hh, int B, int F, int H, gboolean reset_before,
+                             NerveRnnActivation act);
 
 void nerve_gru_forward_f64 (double *out, double *cache, const double *x, const int *lengths,
                             const double *const *params, const NerveRnnShape *s);
@@ -28,5 +36,8 @@ void nerve_gru_forward_ref_f64 (double *out, double *cache, const double *x, con
                                 const double *const *params, const NerveRnnShape *s);
 void nerve_gru_step_f64 (double *h, double *scratch, const double *x, const double *w_ih,
                          const double *w_hh, const double *b_ih, const double *b_hh, int B, int F, int H);
+void nerve_gru_step_variant_f64 (double *h, double *scratch, const double *x, const double *w_ih,
+                                 const double *w_hh, const double *b_ih, const double *b_hh, int B, int F, int H,
+                                 gboolean reset_before, NerveRnnActivation act);
 
 G_END_DECLS

@@ -119,7 +119,8 @@ NK (nerve_rnn_forward) (NerveRnnCell cell,
       if (cell == NERVE_RNN_LSTM)
         NK (nerve_lstm_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, Te, N, H, d == 1);
       else
-        NK (nerve_gru_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, Te, N, H, d == 1);
+        NK (nerve_gru_dir_forward) (y + d * H, DH, &dir, in, In, lengths, pk, Te, N, H, d == 1,
+                                     s->reset_before, s->act);
     }
     in = y;
     In = DH;
@@ -193,7 +194,7 @@ NK (nerve_rnn_backward) (NerveRnnCell cell,
                                       N, H, d == 1);
       else
         NK (nerve_gru_dir_backward) (dxk, g + i, &gr, dy + d * H, DH, &dir, in, In, lengths, p + i, Te,
-                                     N, H, d == 1);
+                                     N, H, d == 1, s->reset_before, s->act);
     }
     nreal *tmp = dy;
     dy = dxt;
@@ -293,7 +294,8 @@ NK (nerve_rnn_forward_ref) (NerveRnnCell cell, nreal *out, nreal *cache, const n
           if (cell == NERVE_RNN_LSTM)
             NK (nerve_lstm_cell_ref) (h, c, work, seq + (gsize) t * In, In, p + (k * D + d) * 4, H);
           else
-            NK (nerve_gru_cell_ref) (h, work, seq + (gsize) t * In, In, p + (k * D + d) * 4, H);
+            NK (nerve_gru_cell_ref) (h, work, seq + (gsize) t * In, In, p + (k * D + d) * 4, H,
+                                    s->reset_before, s->act);
           memcpy (next + (gsize) t * DH + d * H, h, sizeof (nreal) * H);
         }
       }
@@ -344,6 +346,16 @@ nerve_rnn_class_configure (NerveLayer *l, NerveCfg *cfg, GError **error)
       !nerve_cfg_bool (cfg, "bidirectional", FALSE, &bidir, error) ||
       !nerve_cfg_bool (cfg, "return_sequences", TRUE, &s->seq_out, error))
     return FALSE;
+  if (r->cell == NERVE_RNN_GRU) {
+    static const char *const acts[] = { "tanh", "relu", "sigmoid", NULL };
+    gboolean reset_after;
+    int act;
+    if (!nerve_cfg_bool (cfg, "reset_after", TRUE, &reset_after, error) ||
+        !nerve_cfg_enum (cfg, "activation", "tanh", acts, &act, error))
+      return FALSE;
+    s->reset_before = !reset_after;
+    s->act = (NerveRnnActivation) act;
+  }
   if (s->hidden == 0)
     return nerve_layer_error (l, error, NERVE_ERROR_INVALID, "'hidden' (the state size) is required");
   const NerveShape *in = &l->in_shape[0];
@@ -441,7 +453,8 @@ nerve_rnn_class_step (NerveLayer *l, const float *in, float *out, float *state)
       nerve_lstm_step (h, h + H, scratch, x, p[0].data, p[1].data, p[2].data, p[3].data, 1,
                        k ? H : r->shape.in, H);
     else
-      nerve_gru_step (h, scratch, x, p[0].data, p[1].data, p[2].data, p[3].data, 1, k ? H : r->shape.in, H);
+      nerve_gru_step_variant (h, scratch, x, p[0].data, p[1].data, p[2].data, p[3].data, 1, k ? H : r->shape.in,
+                              H, r->shape.reset_before, r->shape.act);
     x = h;
   }
   memcpy (out, x, sizeof (float) * H);

@@ -32,10 +32,23 @@ typedef enum {
   NERVE_RNN_GRU,
 } NerveRnnCell;
 
+/* The GRU candidate's nonlinearity (LSTM ignores it). */
+typedef enum {
+  NERVE_RNN_ACT_TANH = 0,
+  NERVE_RNN_ACT_RELU,
+  NERVE_RNN_ACT_SIGMOID,
+} NerveRnnActivation;
+
 typedef struct {
   int batch, time, in, hidden; /* N, T, F, H */
   int layers, dirs;            /* dirs: 1, or 2 when bidirectional */
   gboolean seq_out;            /* output [N,T,H*dirs] rather than [N,H*dirs] */
+  /* GRU variant; zero = PyTorch's cell. reset_before: the original (Cho et al. 2014)
+   * cell that RNNoise and Keras' reset_after=False use,
+   *   n = act(W_in x + b_in + W_hn (r*h) + b_hn)
+   * instead of r*(W_hn h + b_hn). act: the candidate's nonlinearity (tanh). */
+  gboolean reset_before;
+  NerveRnnActivation act;
 } NerveRnnShape;
 
 #define NERVE_RNN_MAX_LAYERS 16
@@ -71,7 +84,7 @@ G_END_DECLS
  * before step t is slot t + rev and the one after it slot t + !rev. */
 typedef struct {
   nreal *act;  /* [T,N,G*H] input projections, then gate activations */
-  nreal *aux;  /* [T,N,H] LSTM: tanh(c'); GRU: W_hn h + b_hn */
+  nreal *aux;  /* [T,N,H] LSTM: tanh(c'); GRU: W_hn h + b_hn (reset_before: r*h) */
   nreal *c;    /* [T+1,N,H] LSTM cell states */
   nreal *h;    /* [T+1,N,H] hidden states */
   nreal *work; /* GRU: [N,3H] per-step scratch */
@@ -82,7 +95,7 @@ typedef struct {
   nreal *dgi; /* [T,N,G*H] input side */
   nreal *dgh; /* [T,N,G*H] hidden side (LSTM: same as dgi) */
   nreal *dh;  /* [N,H] */
-  nreal *dc;  /* [N,H] LSTM */
+  nreal *dc;  /* [N,H] LSTM; GRU reset_before: scratch for W_hnᵀ dn */
 } RnnGrad;
 
 /* One direction of one layer over a time-major input x [T,N,In]; writes its output
@@ -90,7 +103,8 @@ typedef struct {
 void NK (nerve_lstm_dir_forward) (nreal *y, int ys, const RnnDir *c, const nreal *x, int In,
                                   const int *len, const nreal *const *p, int T, int N, int H, gboolean rev);
 void NK (nerve_gru_dir_forward) (nreal *y, int ys, const RnnDir *c, const nreal *x, int In,
-                                 const int *len, const nreal *const *p, int T, int N, int H, gboolean rev);
+                                 const int *len, const nreal *const *p, int T, int N, int H, gboolean rev,
+                                 gboolean reset_before, NerveRnnActivation act);
 /* dy: this direction's columns of the output gradient (row stride ys). ADDS into the
  * four grads of g and into dx [T,N,In] when not NULL. */
 void NK (nerve_lstm_dir_backward) (nreal *dx, nreal *const *g, const RnnGrad *s, const nreal *dy, int ys,
@@ -98,7 +112,8 @@ void NK (nerve_lstm_dir_backward) (nreal *dx, nreal *const *g, const RnnGrad *s,
                                    const nreal *const *p, int T, int N, int H, gboolean rev);
 void NK (nerve_gru_dir_backward) (nreal *dx, nreal *const *g, const RnnGrad *s, const nreal *dy, int ys,
                                   const RnnDir *c, const nreal *x, int In, const int *len,
-                                  const nreal *const *p, int T, int N, int H, gboolean rev);
+                                  const nreal *const *p, int T, int N, int H, gboolean rev,
+                                  gboolean reset_before, NerveRnnActivation act);
 /* Per-step products for a few rows: C[M,N] = A[M,K]·W[N,K]ᵀ + beta*C (nt) and
  * C[M,K] = A[M,N]·W[N,K] + beta*C (nn). Up to 3 rows they go row by row through
  * GEMV: GEMM would repack all of W on every call (5x slower at M=1). */
@@ -114,7 +129,8 @@ void NK (nerve_rnn_param_grads) (nreal *dx, nreal *const *g, const nreal *dgi, c
  * work [6H]. */
 void NK (nerve_lstm_cell_ref) (nreal *h, nreal *c, nreal *work, const nreal *x, int In,
                                const nreal *const *p, int H);
-void NK (nerve_gru_cell_ref) (nreal *h, nreal *work, const nreal *x, int In, const nreal *const *p, int H);
+void NK (nerve_gru_cell_ref) (nreal *h, nreal *work, const nreal *x, int In, const nreal *const *p, int H,
+                              gboolean reset_before, NerveRnnActivation act);
 
 /* Gate nonlinearities. The float build uses a branch-free exp (Cephes polynomial,
  * ~1 ulp) that GCC vectorizes; libm's expf/tanhf are scalar calls and would cost

@@ -18,6 +18,10 @@ Input: LJ001-0001.flac from 0.5 s, 2 s, plus misc/noise1.flac from 3 s scaled to
 SNR (the scale is stored; test-dtln.c mixes the same in float32). Both are decoded by
 sox to int16 (FLAC is lossless; libsndfile gives the same values / 32768).
 
+Also tests/fixtures/dtln-tiny/ (a tiny export shaped like DTLN's, random weights) with
+dtln-tiny.json (its reference output) and the fuzz-onnx seeds; --tiny-only writes just
+those.
+
 Output, tests/fixtures/dtln.json (< 100 KB): the reference's time-aligned enhanced
 signal (out[i] = enhanced in[i]; the 384-sample latency removed, the tail drained with
 zeros) as int16 scaled by `out_scale`, base64; stage-1 masks of every 25th frame as
@@ -120,6 +124,8 @@ def load_onnx(model, d):
     from onnx import numpy_helper
     g1 = {t.name: numpy_helper.to_array(t) for t in onnx.load(os.path.join(d, "model_1.onnx")).graph.initializer}
     g2 = {t.name: numpy_helper.to_array(t) for t in onnx.load(os.path.join(d, "model_2.onnx")).graph.initializer}
+    g1 = {k: v.copy() for k, v in g1.items()}
+    g2 = {k: v.copy() for k, v in g2.items()}
     for k, name in enumerate(["lstm_4", "lstm_5"]):
         lstm_from_onnx(model.lstm1, k, g1[name + "_W"], g1[name + "_R"], g1[name + "_B"])
     model.dense1.weight.data = torch.tensor(g1["dense_2/kernel:0"].T.copy())
@@ -159,9 +165,9 @@ def load_h5(model, path):
         model.norm2.beta.data = torch.tensor(w("instant_layer_normalization_1", "beta:0"))
 
 
-def enhance(model, x):
-    """As DTLN's real-time loop: 384 zeros before x (the empty buffer), zeros after it to
-    drain; returns the time-aligned output (out[i] = enhanced x[i]) and the masks."""
+def enhance(model, x, N=N, HOP=HOP):
+    """As DTLN's real-time loop: N - HOP zeros before x (the empty buffer), zeros after it
+    to drain; returns the time-aligned output (out[i] = enhanced x[i]) and the masks."""
     lat = N - HOP
     n = len(x)
     blocks = -(-(n + lat) // HOP)
@@ -273,7 +279,81 @@ def onnx_realtime(d, x, blocks):
     return out, np.array(masks)
 
 
-# ---------------------------------------------------------------- main
+
+# ---------------------------------------------------------------- a tiny DTLN-shaped export
+
+def tiny_export(out_dir, F=9, H=4, E=6, seed=7):
+    """model_1.onnx / model_2.onnx shaped and named like DTLN's keras2onnx export
+    (stage 1 with LSTM nodes and float_data, stage 2 unrolled with raw_data), with
+    small random weights: a test of the import and the front end without shared data,
+    and the fuzzer's seeds. The graphs name the weights as the importer finds them;
+    they are not meant to be executed."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    N = 2 * (F - 1)
+    r = lambda *shape: (rng.standard_normal(shape) * 0.5).astype(np.float32)
+    fd = lambda name, a: helper.make_tensor(name, TensorProto.FLOAT, a.shape, a.flatten().tolist())
+    acts = dict(activations=["Sigmoid", "Tanh", "Tanh"], direction="forward", hidden_size=H)
+    i1 = [fd("lstm_4_W", r(1, 4 * H, F)), fd("lstm_4_R", r(1, 4 * H, H)), fd("lstm_4_B", r(1, 8 * H)),
+          fd("lstm_5_W", r(1, 4 * H, H)), fd("lstm_5_R", r(1, 4 * H, H)), fd("lstm_5_B", r(1, 8 * H)),
+          fd("dense_2/kernel:0", r(H, F)), fd("dense_2/bias:0", r(F))]
+    n1 = [helper.make_node("LSTM", ["x", "lstm_4_W", "lstm_4_R", "lstm_4_B"], ["y4"], "lstm_4", **acts),
+          helper.make_node("LSTM", ["y4", "lstm_5_W", "lstm_5_R", "lstm_5_B"], ["y5"], "lstm_5", **acts),
+          helper.make_node("MatMul", ["y5", "dense_2/kernel:0"], ["d"], "dense_2"),
+          helper.make_node("Add", ["d", "dense_2/bias:0"], ["b"], "Add"),
+          helper.make_node("Sigmoid", ["b"], ["mask"], "Sigmoid")]
+    raw = lambda name, a: numpy_helper.from_array(a, name)
+    res = "/ReadVariableOp/resource:0"
+    i2 = [raw("conv1d_2/kernel:0", r(E, N, 1)), raw("conv1d_3/kernel:0", r(N, E, 1)),
+          raw("model_2/instant_layer_normalization_1/mul" + res, 1 + r(E)),
+          raw("model_2/instant_layer_normalization_1/add_1" + res, r(E)),
+          raw("model_2/instant_layer_normalization_1/add/y:0", np.array(1e-7, np.float32)),
+          raw("model_2/dense_3/Tensordot/Reshape_1:0", r(H, E)), raw("model_2/dense_3/BiasAdd" + res, r(E))]
+    for k, name in enumerate(["lstm_6", "lstm_7"]):
+        i2 += [raw("model_2/%s/MatMul%s" % (name, res), r(E if k == 0 else H, 4 * H)),
+               raw("model_2/%s/MatMul_1%s" % (name, res), r(H, 4 * H)),
+               raw("model_2/%s/BiasAdd%s" % (name, res), r(4 * H))]
+    n2 = [helper.make_node("Conv", ["frame", "conv1d_2/kernel:0"], ["enc"], "conv1d_2", kernel_shape=[1]),
+          helper.make_node("Conv", ["masked", "conv1d_3/kernel:0"], ["out"], "conv1d_3", kernel_shape=[1])]
+    vi = lambda name, shape: helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    graphs = [helper.make_graph(n1, "model_1", [vi("x", [1, 1, F])], [vi("mask", [1, 1, F])], i1),
+              helper.make_graph(n2, "model_2", [vi("frame", [1, 1, N])], [vi("out", [1, 1, N])], i2)]
+    os.makedirs(out_dir, exist_ok=True)
+    data = []
+    for k, g in enumerate(graphs):
+        m = helper.make_model(g, producer_name="tests/gen/dtln.py", opset_imports=[helper.make_opsetid("", 11)])
+        m.ir_version = 6
+        data.append(m.SerializeToString())
+        with open(os.path.join(out_dir, "model_%d.onnx" % (k + 1)), "wb") as f:
+            f.write(data[-1])
+    return N, data
+
+
+def write_tiny(fixtures):
+    d = os.path.join(fixtures, "dtln-tiny")
+    n_frame, data = tiny_export(d)
+    model = DTLN(bins=n_frame // 2 + 1, frame=n_frame, enc=6, hidden=4).eval()
+    load_onnx(model, d)
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(203) * 0.3).astype(np.float32)
+    y, masks = enhance(model, x, N=n_frame, HOP=n_frame // 4)
+    doc = {"about": "tests/gen/dtln.py: a tiny DTLN-shaped export (dtln-tiny/) run by the PyTorch reference",
+           "frame": n_frame, "hop": n_frame // 4, "x": [float(v) for v in x], "y": [float(v) for v in y],
+           "mask0": [float(v) for v in masks[0]], "mask_last": [float(v) for v in masks[-1]]}
+    with open(os.path.join(fixtures, "dtln-tiny.json"), "w") as f:
+        json.dump(doc, f)
+        f.write("\n")
+    corpus = os.path.join(ROOT, "fuzz", "corpus", "onnx")
+    os.makedirs(corpus, exist_ok=True)
+    # fuzz-onnx input: 4-byte little-endian length of model_1, model_1, model_2
+    with open(os.path.join(corpus, "tiny-dtln.bin"), "wb") as f:
+        f.write(len(data[0]).to_bytes(4, "little") + data[0] + data[1])
+    for k in range(2):
+        with open(os.path.join(corpus, "tiny-model_%d.bin" % (k + 1)), "wb") as f:
+            f.write(len(data[k]).to_bytes(4, "little") + data[k])
+    print("wrote tests/fixtures/dtln-tiny/ and dtln-tiny.json, fuzz/corpus/onnx/")
+
+
 
 def snr_db(ref, x):
     ref, x = np.asarray(ref, np.float64), np.asarray(x, np.float64)
@@ -294,9 +374,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "dtln.json"))
+    ap.add_argument("--tiny-only", action="store_true", help="only the tiny export (no shared data needed)")
     args = ap.parse_args()
     d = os.path.join(args.data, "pretrained", "dtln")
     torch.manual_seed(0)
+    write_tiny(os.path.dirname(args.out))
+    if args.tiny_only:
+        return
 
     speech = decode(os.path.join(args.data, "speech", "ljspeech", "LJ001-0001.flac"))[START:START + LEN]
     noise = decode(os.path.join(args.data, "noise", "misc", "noise1.flac"))[NOISE_START:NOISE_START + LEN]
