@@ -155,34 +155,6 @@ GST_ELEMENT_REGISTER_DEFINE (nervedenoise, "nervedenoise", GST_RANK_NONE, GST_TY
 
 /* ------------------------------------------------------------------ model */
 
-/* The model file to load: the property, else NERVE_MODEL_PATH's directories, else
- * the installed default. NULL when there is none. */
-static gchar *
-resolve_model_path (const gchar *prop)
-{
-  if (prop && *prop)
-    return g_strdup (prop);
-  const gchar *env = g_getenv ("NERVE_MODEL_PATH");
-  if (env) {
-    g_auto (GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-    for (gchar **d = dirs; *d; d++) {
-      if (!**d)
-        continue;
-      gchar *a = g_build_filename (*d, "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-      a = g_build_filename (*d, "denoise", "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-    }
-  }
-  if (g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_IS_REGULAR))
-    return g_strdup (NERVE_DEFAULT_DENOISE_MODEL);
-  return NULL;
-}
-
 static void
 unload (GstNerveDenoise *self)
 {
@@ -206,15 +178,17 @@ load (GstNerveDenoise *self)
   self->settings_changed = TRUE; /* the new denoiser gets every setting */
   GST_OBJECT_UNLOCK (self);
 
-  g_autofree gchar *path = resolve_model_path (prop);
+  g_autoptr (GError) err = NULL;
+  static const gchar *const installed[] = { NERVE_DEFAULT_DENOISE_MODEL, NULL };
+  g_autofree gchar *path =
+    prop && *prop ? g_strdup (prop) : nerve_model_find_default ("denoise.nerve", installed, &err);
   if (!path) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No denoise model found"),
-                       ("Set the model property (nervedenoise model=/path/to/denoise.nerve), put denoise.nerve "
-                        "in a directory listed in NERVE_MODEL_PATH, or install the default model as %s",
-                        NERVE_DEFAULT_DENOISE_MODEL));
+                       ("Set the model property (nervedenoise model=/path/to/denoise.nerve) or put the model in "
+                        "one of the places searched: %s",
+                        err->message));
     return FALSE;
   }
-  g_autoptr (GError) err = NULL;
   GST_DEBUG_OBJECT (self, "loading model %s", path);
   self->model = nerve_model_load (path, &err);
   if (!self->model) {

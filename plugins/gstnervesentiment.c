@@ -162,34 +162,6 @@ gst_nerve_sentiment_output_get_type (void)
 
 /* ------------------------------------------------------------------ start / stop */
 
-/* The model file to load: the property, else NERVE_MODEL_PATH's directories, else
- * the installed default. NULL when there is none. */
-static gchar *
-resolve_model_path (const gchar *prop)
-{
-  if (prop && *prop)
-    return g_strdup (prop);
-  const gchar *env = g_getenv ("NERVE_MODEL_PATH");
-  if (env) {
-    g_auto (GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-    for (gchar **d = dirs; *d; d++) {
-      if (!**d)
-        continue;
-      gchar *a = g_build_filename (*d, "sentiment.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-      a = g_build_filename (*d, "sentiment", "sentiment.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-    }
-  }
-  if (g_file_test (NERVE_DEFAULT_SENTIMENT_MODEL, G_FILE_TEST_IS_REGULAR))
-    return g_strdup (NERVE_DEFAULT_SENTIMENT_MODEL);
-  return NULL;
-}
-
 static void
 clear_unit (gpointer p)
 {
@@ -230,16 +202,17 @@ start (GstNerveSentiment *self)
   self->out_mode = self->output;
   GST_OBJECT_UNLOCK (self);
 
-  g_autofree gchar *path = resolve_model_path (prop);
+  g_autoptr (GError) err = NULL;
+  static const gchar *const installed[] = { NERVE_DEFAULT_SENTIMENT_MODEL, NULL };
+  g_autofree gchar *path =
+    prop && *prop ? g_strdup (prop) : nerve_model_find_default ("sentiment.nerve", installed, &err);
   if (!path) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No sentiment model found"),
-                       ("Set the model property (nervesentiment model=/path/to/sentiment.nerve), put "
-                        "sentiment.nerve in a directory listed in NERVE_MODEL_PATH, or install the default "
-                        "model as %s",
-                        NERVE_DEFAULT_SENTIMENT_MODEL));
+                       ("Set the model property (nervesentiment model=/path/to/sentiment.nerve) or put the model in "
+                        "one of the places searched: %s",
+                        err->message));
     return FALSE;
   }
-  g_autoptr (GError) err = NULL;
   GST_DEBUG_OBJECT (self, "loading model %s", path);
   self->model = nerve_model_load (path, &err);
   if (!self->model) {
