@@ -277,7 +277,7 @@ test_trained_model (void)
 {
   g_autofree char *model = trained_model ();
   if (!model) {
-    printf ("  SKIP: no trained model (set NERVE_DENOISE_MODEL or add models/denoise/denoise.nerve)\n");
+    nerve_test_skip ("no trained model (set NERVE_DENOISE_MODEL or add models/denoise/denoise.nerve)");
     return;
   }
   check_real_model (model);
@@ -287,17 +287,11 @@ test_trained_model (void)
 static void
 test_imported_models (void)
 {
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  g_autofree char *data = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  g_autofree char *dtln = g_build_filename (data, "pretrained", "dtln", NULL);
-  g_autofree char *rnn = g_build_filename (data, "pretrained", "rnnoise", "sh.rnnn", NULL);
   int ran = 0;
   for (int k = 0; k < 2; k++) {
-    const char *src = k ? rnn : dtln;
-    if (!g_file_test (src, G_FILE_TEST_EXISTS)) {
-      printf ("  SKIP: no %s (set NERVE_DATA_DIR to the shared data folder)\n", src);
+    g_autofree char *src = nerve_test_data_path (k ? "pretrained/rnnoise/sh.rnnn" : "pretrained/dtln");
+    if (!src)
       continue;
-    }
     g_autoptr (GError) err = NULL;
     g_autoptr (NerveModel) m = k ? nerve_import_rnnoise (src, &err) : nerve_import_dtln (src, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL (m);
