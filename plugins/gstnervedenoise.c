@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "gstnervecommon.h"
 #include "nerve.h"
 
 GST_DEBUG_CATEGORY_STATIC (nerve_denoise_debug);
@@ -178,29 +179,14 @@ load (GstNerveDenoise *self)
   self->settings_changed = TRUE; /* the new denoiser gets every setting */
   GST_OBJECT_UNLOCK (self);
 
+  g_autofree gchar *path = NULL;
+  self->model = gst_nerve_load_model (GST_ELEMENT (self), "denoise", prop, NERVE_DEFAULT_DENOISE_MODEL, &path);
+  if (!self->model)
+    return FALSE;
   g_autoptr (GError) err = NULL;
-  static const gchar *const installed[] = { NERVE_DEFAULT_DENOISE_MODEL, NULL };
-  g_autofree gchar *path =
-    prop && *prop ? g_strdup (prop) : nerve_model_find_default ("denoise.nerve", installed, &err);
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No denoise model found"),
-                       ("Set the model property (nervedenoise model=/path/to/denoise.nerve) or put the model in "
-                        "one of the places searched: %s",
-                        err->message));
-    return FALSE;
-  }
-  GST_DEBUG_OBJECT (self, "loading model %s", path);
-  self->model = nerve_model_load (path, &err);
-  if (!self->model) {
-    if (g_file_test (path, G_FILE_TEST_EXISTS))
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model"), ("%s", err->message));
-    return FALSE;
-  }
   self->den = nerve_denoiser_new (self->model, &err);
   if (!self->den) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s: %s", path, err->message));
+    gst_nerve_model_unusable (GST_ELEMENT (self), path, err);
     g_clear_pointer (&self->model, nerve_model_unref);
     return FALSE;
   }
@@ -297,11 +283,8 @@ post_interval (GstNerveDenoise *self)
     return;
   const GstClockTime ts = sample_time (self, a->start);
   const GstClockTime end = sample_time (self, a->start + a->n);
-  GstClockTime rt = GST_CLOCK_TIME_NONE, st = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID (ts) && self->segment.format == GST_FORMAT_TIME) {
-    rt = gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts);
-    st = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, ts);
-  }
+  GstClockTime rt, st;
+  gst_nerve_segment_times (&self->segment, ts, &rt, &st);
   const double n = (double) a->n;
   GstStructure *s = gst_structure_new (
     "nervedenoise", "voice-probability", G_TYPE_DOUBLE, a->vad / n, "snr", G_TYPE_DOUBLE, a->snr / n, "gain",

@@ -54,6 +54,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "gstnervecommon.h"
 #include "gstnervemeta.h"
 #include "textsegment.h"
 #include "nerve.h"
@@ -202,29 +203,14 @@ start (GstNerveSentiment *self)
   self->out_mode = self->output;
   GST_OBJECT_UNLOCK (self);
 
+  g_autofree gchar *path = NULL;
+  self->model = gst_nerve_load_model (GST_ELEMENT (self), "sentiment", prop, NERVE_DEFAULT_SENTIMENT_MODEL, &path);
+  if (!self->model)
+    return FALSE;
   g_autoptr (GError) err = NULL;
-  static const gchar *const installed[] = { NERVE_DEFAULT_SENTIMENT_MODEL, NULL };
-  g_autofree gchar *path =
-    prop && *prop ? g_strdup (prop) : nerve_model_find_default ("sentiment.nerve", installed, &err);
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No sentiment model found"),
-                       ("Set the model property (nervesentiment model=/path/to/sentiment.nerve) or put the model in "
-                        "one of the places searched: %s",
-                        err->message));
-    return FALSE;
-  }
-  GST_DEBUG_OBJECT (self, "loading model %s", path);
-  self->model = nerve_model_load (path, &err);
-  if (!self->model) {
-    if (g_file_test (path, G_FILE_TEST_EXISTS))
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model"), ("%s", err->message));
-    return FALSE;
-  }
   self->classifier = nerve_text_classifier_new (self->model, CLASSIFY_BATCH, &err);
   if (!self->classifier) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s: %s", path, err->message));
+    gst_nerve_model_unusable (GST_ELEMENT (self), path, err);
     g_clear_pointer (&self->model, nerve_model_unref);
     return FALSE;
   }
@@ -378,11 +364,8 @@ post_unit_message (GstNerveSentiment *self, const Unit *u, int label, float conf
     g_value_set_static_string (&w, self->labels[k]);
     gst_value_array_append_and_take_value (&names, &w);
   }
-  GstClockTime rt = GST_CLOCK_TIME_NONE, st = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID (u->pts) && self->segment.format == GST_FORMAT_TIME) {
-    rt = gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, u->pts);
-    st = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, u->pts);
-  }
+  GstClockTime rt, st;
+  gst_nerve_segment_times (&self->segment, u->pts, &rt, &st);
   GstStructure *s = gst_structure_new ("nervesentiment", "text", G_TYPE_STRING, u->text, "label", G_TYPE_STRING,
                                        self->labels[label], "label-index", G_TYPE_INT, label, "confidence",
                                        G_TYPE_DOUBLE, (double) confidence, "truncated", G_TYPE_BOOLEAN, truncated,
