@@ -227,19 +227,3 @@ run_pipeline (GstElement *p, GError **error)
   return ok;
 }
 
-void
-cleanup_dir (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (path, name, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      cleanup_dir (p);
-    else
-      remove (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}

@@ -360,25 +360,6 @@ test_nonfinite_input (void)
   CU_ASSERT (snr > 20); /* 30.0 dB with the random test model */
 }
 
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_READY);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
 /* The element fails going to READY with an error carrying the loader's message. */
 static void
 expect_model_error (const char *path, int code, const char *load_message)
@@ -387,7 +368,7 @@ expect_model_error (const char *path, int code, const char *load_message)
   g_object_set (e, "model", path, NULL);
   GstStateChangeReturn ret;
   g_autofree char *debug = NULL;
-  g_autoptr (GError) err = start_element (e, &ret, &debug);
+  g_autoptr (GError) err = start_element (e, GST_STATE_READY, &ret, &debug);
   CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
   CU_ASSERT_PTR_NOT_NULL_FATAL (err);
   CU_ASSERT_TRUE (g_error_matches (err, GST_RESOURCE_ERROR, code));

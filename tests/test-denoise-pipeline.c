@@ -27,25 +27,6 @@ count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *messa
   g_log_default_handler (domain, level, message, data);
 }
 
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_READY);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
 static void
 test_default_model (void)
 {
@@ -58,7 +39,7 @@ test_default_model (void)
     GstElement *e = gst_element_factory_make ("nervedenoise", NULL);
     GstStateChangeReturn ret;
     g_autofree char *debug = NULL;
-    g_autoptr (GError) err = start_element (e, &ret, &debug);
+    g_autoptr (GError) err = start_element (e, GST_STATE_READY, &ret, &debug);
     CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
     CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
     CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
@@ -335,22 +316,9 @@ test_documented_launch_lines (void)
     CU_ASSERT (g_string_replace (s, "location=noisy.flac", lf, 0) == 1);
     CU_ASSERT (g_string_replace (s, "model=denoise.nerve", lm, 0) == 1);
     g_string_replace (s, "location=enhanced.wav", lo, 0);
-    g_auto (GStrv) argv = NULL;
-    CU_ASSERT_TRUE_FATAL (g_shell_parse_argv (s->str, NULL, &argv, NULL));
-    g_auto (GStrv) envp = g_get_environ ();
-    const char *asan = g_getenv ("NERVE_TEST_ASAN_RUNTIME"); /* sanitizer builds: gst-launch is not instrumented */
-    if (asan && *asan) {
-      envp = g_environ_setenv (envp, "LD_PRELOAD", asan, TRUE);
-      envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
-    }
-    g_autofree char *sout = NULL, *serr = NULL;
-    int status = -1;
-    g_autoptr (GError) err = NULL;
+    g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE_FATAL (g_spawn_sync (NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &sout, &serr, &status, &err));
-    if (!g_spawn_check_wait_status (status, NULL))
-      fprintf (stderr, "  '%s' failed:\n%s\n%s\n", s->str, sout, serr);
-    CU_ASSERT_TRUE (g_spawn_check_wait_status (status, NULL));
+    CU_ASSERT_TRUE (run_launch_line (s->str, &sout));
     if (strstr (cmd, "enhanced.wav"))
       CU_ASSERT_TRUE (g_file_test (out, G_FILE_TEST_IS_REGULAR));
     if (strstr (cmd, " -m "))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "element-check.h"
 #include "gstnervemeta.h" /* the public meta header alone: no plugin library linked */
 #include "text-model.h"
 
@@ -537,25 +538,6 @@ test_flush_discont_eos (void)
   gst_harness_teardown (h);
 }
 
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_PLAYING);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
 static void
 expect_model_error (const char *path, int code)
 {
@@ -566,7 +548,7 @@ expect_model_error (const char *path, int code)
   g_object_set (e, "model", path, NULL);
   GstStateChangeReturn ret;
   g_autofree char *debug = NULL;
-  g_autoptr (GError) err = start_element (e, &ret, &debug);
+  g_autoptr (GError) err = start_element (e, GST_STATE_PLAYING, &ret, &debug);
   CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
   CU_ASSERT_PTR_NOT_NULL_FATAL (err);
   CU_ASSERT_TRUE (g_error_matches (err, GST_RESOURCE_ERROR, code));
@@ -608,7 +590,7 @@ test_default_model (void)
   if (!g_file_test (NERVE_DEFAULT_SENTIMENT_MODEL, G_FILE_TEST_EXISTS)) {
     GstElement *e = gst_element_factory_make ("nervesentiment", NULL);
     g_autofree char *debug = NULL;
-    g_autoptr (GError) err = start_element (e, &ret, &debug);
+    g_autoptr (GError) err = start_element (e, GST_STATE_PLAYING, &ret, &debug);
     CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
     CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
     CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
@@ -801,22 +783,9 @@ test_documented_launch_lines (void)
     CU_ASSERT (g_string_replace (s, "location=reviews.txt", lf, 0) == 1);
     CU_ASSERT (g_string_replace (s, "model=sentiment.nerve", lm, 0) == 1);
     g_string_replace (s, "location=reviews.jsonl", lo, 0);
-    g_auto (GStrv) argv = NULL;
-    CU_ASSERT_TRUE_FATAL (g_shell_parse_argv (s->str, NULL, &argv, NULL));
-    g_auto (GStrv) envp = g_get_environ ();
-    const char *asan = g_getenv ("NERVE_TEST_ASAN_RUNTIME"); /* sanitizer builds: gst-launch is not instrumented */
-    if (asan && *asan) {
-      envp = g_environ_setenv (envp, "LD_PRELOAD", asan, TRUE);
-      envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
-    }
-    g_autofree char *sout = NULL, *serr = NULL;
-    int status = -1;
-    g_autoptr (GError) err = NULL;
+    g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE_FATAL (g_spawn_sync (NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &sout, &serr, &status, &err));
-    if (!g_spawn_check_wait_status (status, NULL))
-      fprintf (stderr, "  '%s' failed:\n%s\n%s\n", s->str, sout, serr);
-    CU_ASSERT_TRUE (g_spawn_check_wait_status (status, NULL));
+    CU_ASSERT_TRUE (run_launch_line (s->str, &sout));
     if (strstr (cmd, "reviews.jsonl"))
       check_jsonl_file (out, units);
     if (strstr (cmd, " -m "))
@@ -824,23 +793,6 @@ test_documented_launch_lines (void)
     ran++;
   }
   CU_ASSERT_EQUAL (ran, 2);
-}
-
-static void
-cleanup_dir (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (path, name, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      cleanup_dir (p);
-    else
-      remove (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
 }
 
 int

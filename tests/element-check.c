@@ -1,0 +1,61 @@
+#include "element-check.h"
+
+#include <CUnit/CUnit.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+
+GError *
+start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug)
+{
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (e, bus);
+  *ret = gst_element_set_state (e, state);
+  GError *err = NULL;
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (m) {
+    gst_message_parse_error (m, &err, debug);
+    gst_message_unref (m);
+  }
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  return err;
+}
+
+gboolean
+run_launch_line (const char *line, char **out)
+{
+  g_auto (GStrv) argv = NULL;
+  CU_ASSERT_TRUE_FATAL (g_shell_parse_argv (line, NULL, &argv, NULL));
+  g_auto (GStrv) envp = g_get_environ ();
+  const char *asan = g_getenv ("NERVE_TEST_ASAN_RUNTIME");
+  if (asan && *asan) {
+    envp = g_environ_setenv (envp, "LD_PRELOAD", asan, TRUE);
+    envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
+  }
+  g_autofree char *serr = NULL;
+  int status = -1;
+  g_autoptr (GError) err = NULL;
+  CU_ASSERT_TRUE_FATAL (g_spawn_sync (NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &serr, &status, &err));
+  const gboolean ok = g_spawn_check_wait_status (status, NULL);
+  if (!ok)
+    fprintf (stderr, "  '%s' failed:\n%s\n%s\n", line, *out, serr);
+  return ok;
+}
+
+void
+cleanup_dir (const char *path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree char *p = g_build_filename (path, name, NULL);
+    if (g_file_test (p, G_FILE_TEST_IS_DIR))
+      cleanup_dir (p);
+    else
+      remove (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (path);
+}

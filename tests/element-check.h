@@ -1,0 +1,14 @@
+/* Helpers every nerve element suite shares (nervesentiment, nervedenoise): starting an
+ * element to catch its error, running documented gst-launch-1.0 lines, and cleanup. */
+#pragma once
+#include <gst/gst.h>
+
+/* Sets e to state, takes the first error posted on the way (with its debug string),
+ * then returns e to NULL. *ret gets the state change's result. */
+GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug);
+/* Runs a gst-launch-1.0 command line to its end (in sanitizer builds with the ASan
+ * runtime preloaded: gst-launch is not instrumented). Prints the line and its output
+ * when it fails. Returns whether it exited 0; *out gets its stdout. */
+gboolean run_launch_line (const char *line, char **out);
+/* Removes path and everything below it. */
+void cleanup_dir (const char *path);
