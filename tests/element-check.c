@@ -23,6 +23,40 @@ start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **
 }
 
 gboolean
+run_pipeline (GstElement *p, GError **error)
+{
+  GstBus *bus = gst_element_get_bus (p);
+  gboolean ok = gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  ok = ok && m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
+  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (m, error, NULL);
+  if (m)
+    gst_message_unref (m);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  return ok;
+}
+
+void
+check_pipeline_cycles (const char *desc)
+{
+  GstElement *p = gst_parse_launch (desc, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  int eos = 0;
+  for (int i = 0; i < 100; i++) {
+    if (i % 2) {
+      CU_ASSERT_NOT_EQUAL (gst_element_set_state (p, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+      CU_ASSERT_EQUAL (gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    } else {
+      eos += run_pipeline (p, NULL);
+    }
+  }
+  CU_ASSERT_EQUAL (eos, 50);
+  gst_object_unref (p);
+}
+
+gboolean
 run_launch_line (const char *line, char **out)
 {
   g_auto (GStrv) argv = NULL;

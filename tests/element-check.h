@@ -6,6 +6,11 @@
 /* Sets e to state, takes the first error posted on the way (with its debug string),
  * then returns e to NULL. *ret gets the state change's result. */
 GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug);
+/* Runs a pipeline to EOS (or error) with a 60 s timeout; TRUE on EOS. */
+gboolean run_pipeline (GstElement *p, GError **error);
+/* 100 runs of the pipeline DESC: every other one to EOS, the others stopped right after
+ * PLAYING; asserts that the state changes succeed and the 50 full runs reach EOS. */
+void check_pipeline_cycles (const char *desc);
 /* Runs a gst-launch-1.0 command line to its end (in sanitizer builds with the ASan
  * runtime preloaded: gst-launch is not instrumented). Prints the line and its output
  * when it fails. Returns whether it exited 0; *out gets its stdout. */

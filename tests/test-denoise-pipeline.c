@@ -85,19 +85,7 @@ test_state_cycles (void)
                                            "audio/x-raw,rate=16000,channels=1,format=S16LE ! nervedenoise model=\"%s\" "
                                            "! fakesink sync=false",
                                            model_path);
-  GstElement *p = gst_parse_launch (desc, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
-  int eos = 0;
-  for (int i = 0; i < 100; i++) {
-    if (i % 2) {
-      CU_ASSERT_NOT_EQUAL (gst_element_set_state (p, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-      CU_ASSERT_EQUAL (gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-    } else {
-      eos += run_pipeline (p, NULL);
-    }
-  }
-  CU_ASSERT_EQUAL (eos, 50);
-  gst_object_unref (p);
+  check_pipeline_cycles (desc);
 }
 
 /* The trained model: NERVE_DENOISE_MODEL, else models/denoise/denoise.nerve; NULL
