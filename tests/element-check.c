@@ -3,6 +3,9 @@
 #include <CUnit/CUnit.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "modelfile.h"
 
 GError *
 start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug)
@@ -20,6 +23,33 @@ start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **
   gst_element_set_bus (e, NULL);
   gst_object_unref (bus);
   return err;
+}
+
+void
+expect_model_error (const char *factory, GstState state, const char *path, int code, const char *message)
+{
+  g_autoptr (GError) load_err = NULL;
+  if (!message) {
+    NerveModel *nm = nerve_model_load (path, &load_err);
+    CU_ASSERT_PTR_NULL_FATAL (nm);
+    message = load_err->message;
+  }
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (e);
+  g_object_set (e, "model", path, NULL);
+  GstStateChangeReturn ret;
+  g_autofree char *debug = NULL;
+  g_autoptr (GError) err = start_element (e, state, &ret, &debug);
+  CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
+  CU_ASSERT_TRUE (g_error_matches (err, GST_RESOURCE_ERROR, code));
+  CU_ASSERT_STRING_EQUAL (err->message, "Could not load model");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (debug);
+  if (!strstr (debug, message)) {
+    fprintf (stderr, "  '%s' lacks the loader's '%s'\n", debug, message);
+    CU_FAIL ("error carries the loader's message");
+  }
+  gst_object_unref (e);
 }
 
 gboolean

@@ -6,6 +6,10 @@
 /* Sets e to state, takes the first error posted on the way (with its debug string),
  * then returns e to NULL. *ret gets the state change's result. */
 GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug);
+/* The element FACTORY with model=PATH fails going to STATE with RESOURCE error CODE,
+ * "Could not load model", whose debug string carries MESSAGE (NULL: the message
+ * nerve_model_load gives for PATH). */
+void expect_model_error (const char *factory, GstState state, const char *path, int code, const char *message);
 /* Runs a pipeline to EOS (or error) with a 60 s timeout; TRUE on EOS. */
 gboolean run_pipeline (GstElement *p, GError **error);
 /* 100 runs of the pipeline DESC: every other one to EOS, the others stopped right after
