@@ -52,6 +52,23 @@ expect_model_error (const char *factory, GstState state, const char *path, int c
   gst_object_unref (e);
 }
 
+void
+check_bad_model_files (const char *factory, GstState state, const char *good_model, const char *dir)
+{
+  g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);
+  expect_model_error (factory, state, missing, GST_RESOURCE_ERROR_NOT_FOUND, NULL);
+  g_autofree char *garbage = g_build_filename (dir, "garbage.nerve", NULL);
+  g_file_set_contents (garbage, "this is not a model file at all", -1, NULL);
+  expect_model_error (factory, state, garbage, GST_RESOURCE_ERROR_OPEN_READ, NULL);
+  /* a real model cut short */
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  CU_ASSERT_TRUE_FATAL (g_file_get_contents (good_model, &bytes, &len, NULL));
+  g_autofree char *cut = g_build_filename (dir, "cut.nerve", NULL);
+  g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL);
+  expect_model_error (factory, state, cut, GST_RESOURCE_ERROR_OPEN_READ, NULL);
+}
+
 gboolean
 run_pipeline (GstElement *p, GError **error)
 {

@@ -10,6 +10,9 @@ GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret,
  * "Could not load model", whose debug string carries MESSAGE (NULL: the message
  * nerve_model_load gives for PATH). */
 void expect_model_error (const char *factory, GstState state, const char *path, int code, const char *message);
+/* expect_model_error for a missing file (NOT_FOUND), a file of garbage and GOOD_MODEL
+ * cut in half (OPEN_READ), the files written in DIR. */
+void check_bad_model_files (const char *factory, GstState state, const char *good_model, const char *dir);
 /* Runs a pipeline to EOS (or error) with a 60 s timeout; TRUE on EOS. */
 gboolean run_pipeline (GstElement *p, GError **error);
 /* 100 runs of the pipeline DESC: every other one to EOS, the others stopped right after

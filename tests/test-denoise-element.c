@@ -361,25 +361,9 @@ test_nonfinite_input (void)
 }
 
 static void
-expect_load_error (const char *path, int code)
-{
-  expect_model_error ("nervedenoise", GST_STATE_READY, path, code, NULL);
-}
-
-static void
 test_model_errors (void)
 {
-  g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);
-  expect_load_error (missing, GST_RESOURCE_ERROR_NOT_FOUND);
-  g_autofree char *garbage = g_build_filename (dir, "garbage.nerve", NULL);
-  g_file_set_contents (garbage, "this is not a model file at all", -1, NULL);
-  expect_load_error (garbage, GST_RESOURCE_ERROR_OPEN_READ);
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (model_path, &bytes, &len, NULL));
-  g_autofree char *cut = g_build_filename (dir, "cut.nerve", NULL);
-  g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL);
-  expect_load_error (cut, GST_RESOURCE_ERROR_OPEN_READ);
+  check_bad_model_files ("nervedenoise", GST_STATE_READY, model_path, dir);
   /* a good model file that is no denoise model: the denoiser's message */
   g_autoptr (GError) err = NULL;
   NerveModel *m = nerve_model_new ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":2}]}", &err);

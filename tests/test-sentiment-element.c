@@ -539,26 +539,9 @@ test_flush_discont_eos (void)
 }
 
 static void
-expect_load_error (const char *path, int code)
-{
-  expect_model_error ("nervesentiment", GST_STATE_PLAYING, path, code, NULL);
-}
-
-static void
 test_model_errors (void)
 {
-  g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);
-  expect_load_error (missing, GST_RESOURCE_ERROR_NOT_FOUND);
-  g_autofree char *garbage = g_build_filename (dir, "garbage.nerve", NULL);
-  g_file_set_contents (garbage, "this is not a model file at all", -1, NULL);
-  expect_load_error (garbage, GST_RESOURCE_ERROR_OPEN_READ);
-  /* a real model cut short */
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (model_path, &bytes, &len, NULL));
-  g_autofree char *cut = g_build_filename (dir, "cut.nerve", NULL);
-  g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL);
-  expect_load_error (cut, GST_RESOURCE_ERROR_OPEN_READ);
+  check_bad_model_files ("nervesentiment", GST_STATE_PLAYING, model_path, dir);
 }
 
 static void
