@@ -53,6 +53,22 @@ expect_model_error (const char *factory, GstState state, const char *path, int c
 }
 
 void
+expect_no_model (const char *factory, GstState state)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (e);
+  GstStateChangeReturn ret;
+  g_autofree char *debug = NULL;
+  g_autoptr (GError) err = start_element (e, state, &ret, &debug);
+  CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
+  CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
+  CU_ASSERT_PTR_NOT_NULL_FATAL (debug);
+  CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
+  CU_ASSERT_PTR_NOT_NULL (strstr (debug, "NERVE_MODEL_PATH"));
+  gst_object_unref (e);
+}
+
+void
 check_bad_model_files (const char *factory, GstState state, const char *good_model, const char *dir)
 {
   g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);

@@ -10,6 +10,10 @@ GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret,
  * "Could not load model", whose debug string carries MESSAGE (NULL: the message
  * nerve_model_load gives for PATH). */
 void expect_model_error (const char *factory, GstState state, const char *path, int code, const char *message);
+/* The element FACTORY without a model property fails going to STATE with RESOURCE
+ * NOT_FOUND, its debug string naming the model property and NERVE_MODEL_PATH (for
+ * when no default model is installed and NERVE_MODEL_PATH holds none). */
+void expect_no_model (const char *factory, GstState state);
 /* expect_model_error for a missing file (NOT_FOUND), a file of garbage and GOOD_MODEL
  * cut in half (OPEN_READ), the files written in DIR. */
 void check_bad_model_files (const char *factory, GstState state, const char *good_model, const char *dir);

@@ -35,17 +35,8 @@ test_default_model (void)
   g_mkdir_with_parents (empty, 0700);
   g_mkdir_with_parents (models, 0700);
   g_setenv ("NERVE_MODEL_PATH", empty, TRUE);
-  if (!g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_EXISTS)) {
-    GstElement *e = gst_element_factory_make ("nervedenoise", NULL);
-    GstStateChangeReturn ret;
-    g_autofree char *debug = NULL;
-    g_autoptr (GError) err = start_element (e, GST_STATE_READY, &ret, &debug);
-    CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
-    CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "NERVE_MODEL_PATH"));
-    gst_object_unref (e);
-  }
+  if (!g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_EXISTS))
+    expect_no_model ("nervedenoise", GST_STATE_READY);
   /* <dir>/denoise/denoise.nerve in a NERVE_MODEL_PATH directory is found */
   g_autofree char *bytes = NULL;
   gsize len = 0;
