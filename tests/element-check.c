@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "modelfile.h"
 
 GError *
@@ -117,6 +118,33 @@ check_pipeline_cycles (const char *desc)
   }
   CU_ASSERT_EQUAL (eos, 50);
   gst_object_unref (p);
+}
+
+char *
+element_doc_block (const char *relative)
+{
+  g_autofree char *src = nerve_test_path (relative);
+  char *code = NULL;
+  CU_ASSERT_TRUE_FATAL (g_file_get_contents (src, &code, NULL, NULL));
+  char *end = strstr (code, "*/");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (end);
+  *end = 0;
+  return code;
+}
+
+char *
+launch_line_with_files (const char *cmd, const char *in_example, const char *in, const char *model_example,
+                        const char *model, const char *out_example, const char *out)
+{
+  GString *s = g_string_new (cmd);
+  g_autofree char *qi = g_shell_quote (in), *qm = g_shell_quote (model), *qo = g_shell_quote (out);
+  g_autofree char *ei = g_strconcat ("location=", in_example, NULL), *li = g_strconcat ("location=", qi, NULL);
+  g_autofree char *em = g_strconcat ("model=", model_example, NULL), *lm = g_strconcat ("model=", qm, NULL);
+  g_autofree char *eo = g_strconcat ("location=", out_example, NULL), *lo = g_strconcat ("location=", qo, NULL);
+  CU_ASSERT (g_string_replace (s, ei, li, 0) == 1);
+  CU_ASSERT (g_string_replace (s, em, lm, 0) == 1);
+  g_string_replace (s, eo, lo, 0);
+  return g_string_free (s, FALSE);
 }
 
 gboolean

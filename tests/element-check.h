@@ -22,6 +22,14 @@ gboolean run_pipeline (GstElement *p, GError **error);
 /* 100 runs of the pipeline DESC: every other one to EOS, the others stopped right after
  * PLAYING; asserts that the state changes succeed and the 50 full runs reach EOS. */
 void check_pipeline_cycles (const char *desc);
+/* The first comment block of RELATIVE (a source file of the tree): an element's
+ * documentation, with its example launch lines. */
+char *element_doc_block (const char *relative);
+/* CMD (a documented "gst-launch-1.0 ..." line) with location=IN_EXAMPLE and
+ * model=MODEL_EXAMPLE (asserted to stand once each) and location=OUT_EXAMPLE (where
+ * there) pointing at the quoted real files. */
+char *launch_line_with_files (const char *cmd, const char *in_example, const char *in, const char *model_example,
+                              const char *model, const char *out_example, const char *out);
 /* Runs a gst-launch-1.0 command line to its end (in sanitizer builds with the ASan
  * runtime preloaded: gst-launch is not instrumented). Prints the line and its output
  * when it fails. Returns whether it exited 0; *out gets its stdout. */

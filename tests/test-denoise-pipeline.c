@@ -269,13 +269,8 @@ test_imported_models (void)
 static void
 test_documented_launch_lines (void)
 {
-  g_autofree char *src = nerve_test_path ("plugins/gstnervedenoise.c");
   g_autofree char *out = g_build_filename (dir, "enhanced.wav", NULL);
-  g_autofree char *code = NULL;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (src, &code, NULL, NULL));
-  char *end = strstr (code, "*/");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (end);
-  *end = 0; /* the doc block only */
+  g_autofree char *code = element_doc_block ("plugins/gstnervedenoise.c");
   g_autofree char *md_path = nerve_test_path ("docs/elements/nervedenoise.md");
   g_autofree char *md = NULL;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (md_path, &md, NULL, NULL));
@@ -288,16 +283,11 @@ test_documented_launch_lines (void)
       continue;
     if (strstr (cmd, "autoaudiosrc")) /* the live example needs a sound card */
       continue;
-    g_autoptr (GString) s = g_string_new (cmd);
-    g_autofree char *qf = g_shell_quote (noisy_fixture), *qm = g_shell_quote (model_path), *qo = g_shell_quote (out);
-    g_autofree char *lf = g_strconcat ("location=", qf, NULL), *lm = g_strconcat ("model=", qm, NULL),
-                    *lo = g_strconcat ("location=", qo, NULL);
-    CU_ASSERT (g_string_replace (s, "location=noisy.flac", lf, 0) == 1);
-    CU_ASSERT (g_string_replace (s, "model=denoise.nerve", lm, 0) == 1);
-    g_string_replace (s, "location=enhanced.wav", lo, 0);
+    g_autofree char *line = launch_line_with_files (cmd, "noisy.flac", noisy_fixture, "denoise.nerve", model_path,
+                                                    "enhanced.wav", out);
     g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE (run_launch_line (s->str, &sout));
+    CU_ASSERT_TRUE (run_launch_line (line, &sout));
     if (strstr (cmd, "enhanced.wav"))
       CU_ASSERT_TRUE (g_file_test (out, G_FILE_TEST_IS_REGULAR));
     if (strstr (cmd, " -m "))

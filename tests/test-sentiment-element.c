@@ -689,14 +689,9 @@ test_file_pipeline (void)
 static void
 test_documented_launch_lines (void)
 {
-  g_autofree char *src = nerve_test_path ("plugins/gstnervesentiment.c");
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/sentiment-lines.txt");
   g_autofree char *out = g_build_filename (dir, "reviews.jsonl", NULL);
-  g_autofree char *code = NULL;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (src, &code, NULL, NULL));
-  char *end = strstr (code, "*/");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (end);
-  *end = 0; /* the doc block only */
+  g_autofree char *code = element_doc_block ("plugins/gstnervesentiment.c");
   g_auto (GStrv) lines = g_strsplit (code, "\n", -1);
   int ran = 0;
   g_autoptr (GPtrArray) units = fixture_units (fixture);
@@ -704,16 +699,11 @@ test_documented_launch_lines (void)
     char *cmd = strstr (*l, "gst-launch-1.0 ");
     if (!cmd || strncmp (*l, " * gst-launch-1.0", 17) != 0)
       continue;
-    g_autoptr (GString) s = g_string_new (cmd);
-    g_autofree char *qf = g_shell_quote (fixture), *qm = g_shell_quote (model_path), *qo = g_shell_quote (out);
-    g_autofree char *lf = g_strconcat ("location=", qf, NULL), *lm = g_strconcat ("model=", qm, NULL),
-                    *lo = g_strconcat ("location=", qo, NULL);
-    CU_ASSERT (g_string_replace (s, "location=reviews.txt", lf, 0) == 1);
-    CU_ASSERT (g_string_replace (s, "model=sentiment.nerve", lm, 0) == 1);
-    g_string_replace (s, "location=reviews.jsonl", lo, 0);
+    g_autofree char *line = launch_line_with_files (cmd, "reviews.txt", fixture, "sentiment.nerve", model_path,
+                                                    "reviews.jsonl", out);
     g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE (run_launch_line (s->str, &sout));
+    CU_ASSERT_TRUE (run_launch_line (line, &sout));
     if (strstr (cmd, "reviews.jsonl"))
       check_jsonl_file (out, units);
     if (strstr (cmd, " -m "))
