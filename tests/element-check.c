@@ -8,6 +8,28 @@
 #include "check.h"
 #include "modelfile.h"
 
+static int gst_warnings;
+
+static void
+count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+  gst_warnings++;
+  g_log_default_handler (domain, level, message, data);
+}
+
+void
+element_suite_init (int *argc, char ***argv)
+{
+  gst_init (argc, argv);
+  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+}
+
+int
+gst_warning_count (void)
+{
+  return gst_warnings;
+}
+
 GError *
 start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug)
 {

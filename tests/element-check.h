@@ -3,6 +3,11 @@
 #pragma once
 #include <gst/gst.h>
 
+/* gst_init, and GStreamer's own g_warning()s (event misordering and such) counted. */
+void element_suite_init (int *argc, char ***argv);
+/* How many of those warnings there were so far. */
+int gst_warning_count (void);
+
 /* Sets e to state, takes the first error posted on the way (with its debug string),
  * then returns e to NULL. *ret gets the state change's result. */
 GError *start_element (GstElement *e, GstState state, GstStateChangeReturn *ret, char **debug);

@@ -13,15 +13,6 @@
 
 static char *dir, *model_path, *model48_path;
 static char *mute_path, *pass_path; /* every gain and the VAD sigmoid(-30) ~ 0, or sigmoid(30) ~ 1 */
-static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
-
-static void
-count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-  gst_warnings++;
-  g_log_default_handler (domain, level, message, data);
-}
-
 /* The C API's whole-signal answer with the same model. */
 static float *
 capi_denoise (const char *path, const float *x, gsize n, float mix)
@@ -297,7 +288,7 @@ test_gap (void)
   gst_harness_teardown (tmp);
   g_string_free (o.order, TRUE);
   gst_harness_teardown (h);
-  CU_ASSERT_EQUAL (gst_warnings, 0);
+  CU_ASSERT_EQUAL (gst_warning_count (), 0);
 
   /* a GAP-flagged buffer is silence in the timeline (whatever its bytes) */
   h = harness (NULL);
@@ -693,8 +684,7 @@ test_level_meta (void)
 int
 main (int argc, char **argv)
 {
-  gst_init (&argc, &argv);
-  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+  element_suite_init (&argc, &argv);
   dir = g_dir_make_tmp ("nerve-denoise-el-XXXXXX", NULL);
   model_path = write_mask_model (dir, "mask16.nerve", RATE, STFT_SIZE, STFT_HOP, NAN, 1);
   model48_path = write_mask_model (dir, "mask48.nerve", 48000, 960, 480, NAN, 2);

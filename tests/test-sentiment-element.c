@@ -12,14 +12,6 @@
 #include "text-model.h"
 
 static char *dir, *model_path;
-static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
-
-static void
-count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-  gst_warnings++;
-  g_log_default_handler (domain, level, message, data);
-}
 static NerveTextClassifier *capi; /* the C API, for the answers the element must give */
 
 /* ------------------------------------------------------------------ helpers */
@@ -681,7 +673,7 @@ test_file_pipeline (void)
   g_autoptr (GPtrArray) units = fixture_units (fixture);
   CU_ASSERT_EQUAL (units->len, 9);
   check_jsonl_file (out, units);
-  CU_ASSERT_EQUAL (gst_warnings, 0);
+  CU_ASSERT_EQUAL (gst_warning_count (), 0);
 }
 
 /* Every gst-launch-1.0 line in the element's documentation runs as written, with the
@@ -716,8 +708,7 @@ test_documented_launch_lines (void)
 int
 main (int argc, char **argv)
 {
-  gst_init (&argc, &argv);
-  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+  element_suite_init (&argc, &argv);
   dir = g_dir_make_tmp ("nerve-sentiment-el-XXXXXX", NULL);
   g_autoptr (GError) err = NULL;
   NerveModel *m = nerve_test_text_model (dir, &err);
