@@ -6,7 +6,8 @@
  *           synthetic_prob, second_noise_prob, modulate_prob, noise_only_prob,
  *           rir_prob, rir_early_ms
  *   [validation] mixtures, seconds, seed
- *   [loss]  compress, complex_weight, vad_weight, vad_threshold_db
+ *   [loss]  compress, complex_weight, spectral_weight, sisdr_weight, snr_weight, vad_weight,
+ *           vad_threshold_db
  *   [train] steps_per_epoch (besides the keys every task has) */
 #include <string.h>
 
@@ -27,6 +28,7 @@ static const Known known[] = {
   { "mix", "modulate_prob" }, { "mix", "noise_only_prob" }, { "mix", "rir_prob" }, { "mix", "rir_early_ms" },
   { "validation", "mixtures" }, { "validation", "seconds" }, { "validation", "seed" },
   { "loss", "compress" }, { "loss", "complex_weight" }, { "loss", "vad_weight" }, { "loss", "vad_threshold_db" },
+  { "loss", "spectral_weight" }, { "loss", "sisdr_weight" }, { "loss", "snr_weight" },
   { "train", "steps_per_epoch" },
 };
 
@@ -67,6 +69,9 @@ load_config (GKeyFile *kf, const char *path, NerveDenoiseTrainConfig *c, GError 
       !nerve_recipe_get_int (kf, path, "validation", "seed", 0, G_MAXINT, &seed, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "compress", 0.05, 2, &c->compress, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "complex_weight", 0, 1, &c->complex_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "spectral_weight", 0, 1000, &c->spectral_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "sisdr_weight", 0, 1000, &c->sisdr_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "snr_weight", 0, 1000, &c->snr_weight, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "vad_weight", 0, 100, &c->vad_weight, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "vad_threshold_db", 0, 200, &c->vad_threshold_db, error) ||
       !nerve_recipe_get_int (kf, path, "train", "steps_per_epoch", 1, 1 << 28, &c->steps_per_epoch, error))
@@ -75,6 +80,11 @@ load_config (GKeyFile *kf, const char *path, NerveDenoiseTrainConfig *c, GError 
   g_autofree char *w = g_key_file_get_string (kf, "stft", "window", NULL);
   if (w && !nerve_window_from_name (w, &c->window, error)) {
     g_prefix_error (error, "%s: [stft] window: ", path);
+    return FALSE;
+  }
+  if (!(c->spectral_weight > 0 || c->sisdr_weight > 0 || c->snr_weight > 0)) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
+                 "%s: [loss] spectral_weight, sisdr_weight and snr_weight are all 0: nothing to train the gains on", path);
     return FALSE;
   }
   if (c->stft_hop > c->stft_size || m->snr_min > m->snr_max || m->level_min > m->level_max ||

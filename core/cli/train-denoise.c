@@ -18,9 +18,9 @@ progress (const NerveDenoiseProgress *p, gpointer user_data)
   if (p->phase == NERVE_TRAIN_BATCH) {
     if (tty || p->elapsed_s - last_plain >= 10) {
       last_plain = p->elapsed_s;
-      fprintf (stderr, "%sepoch %d/%d  step %d/%d  %.2f steps/s  loss %.4f (spectral %.4f, vad %.4f)  ETA %d:%02d:%02d%s",
-               tty ? "\r\033[K" : "", p->epoch, p->epochs, p->step, p->steps, p->steps_per_s, p->loss, p->spec_loss,
-               p->vad_loss, eta / 3600, eta / 60 % 60, eta % 60, tty ? "" : "\n");
+      fprintf (stderr, "%sepoch %d/%d  step %d/%d  %.2f steps/s  loss %.4f (spectral %.4f, wave %.2f dB, vad %.4f)  "
+               "ETA %d:%02d:%02d%s", tty ? "\r\033[K" : "", p->epoch, p->epochs, p->step, p->steps, p->steps_per_s,
+               p->loss, p->spec_loss, p->wave_loss, p->vad_loss, eta / 3600, eta / 60 % 60, eta % 60, tty ? "" : "\n");
       fflush (stderr);
     }
     return;
@@ -30,8 +30,8 @@ progress (const NerveDenoiseProgress *p, gpointer user_data)
   if (p->epoch == 0)
     printf ("start       val SI-SDRi %+.2f dB (inputs %.2f dB)\n", p->val_sisdri, p->val_sisdr_in);
   else
-    printf ("epoch %d/%d  train loss %.4f (spectral %.4f, vad %.4f)  val SI-SDRi %+.2f dB (inputs %.2f dB)  "
-            "lr %.3g  %d:%02d:%02d%s%s\n", p->epoch, p->epochs, p->loss, p->spec_loss, p->vad_loss, p->val_sisdri,
+    printf ("epoch %d/%d  train loss %.4f (spectral %.4f, wave %.2f dB, vad %.4f)  val SI-SDRi %+.2f dB (inputs %.2f dB)  "
+            "lr %.3g  %d:%02d:%02d%s%s\n", p->epoch, p->epochs, p->loss, p->spec_loss, p->wave_loss, p->vad_loss, p->val_sisdri,
             p->val_sisdr_in, p->lr, el / 3600, el / 60 % 60, el % 60, p->improved ? "  (best, saved)" : "",
             p->stopping ? "  early stop" : "");
   fflush (stdout);
