@@ -165,8 +165,10 @@ make_mixers (Mixers *x, Data *d, const NerveDenoiseTrainConfig *c, GError **erro
       !(x->val = nerve_mixer_new (&vc, c->rate, d->val_speech->n ? d->val_speech : d->speech,
                                   d->val_noise->n ? d->val_noise : d->noise, d->rir, error)))
     return FALSE;
-  if (d->tts && d->tts->len > 0)
+  if (d->tts && d->tts->len > 0) {
     nerve_mixer_set_babble_clips (x->train, (const int *) (gpointer) d->tts->data, (int) d->tts->len);
+    printf ("crowd noise talkers: the %u text-to-speech clips\n", d->tts->len);
+  }
   g_autoptr (GTimer) t = g_timer_new ();
   x->set = nerve_mix_set_new (x->val, c->val_mixtures, (gsize) (c->val_seconds * c->rate), c->val_seed);
   printf ("validation set: %d mixtures of %.1f s (seed %" G_GUINT64_FORMAT ") [%.1f s]\n", c->val_mixtures,
