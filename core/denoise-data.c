@@ -271,7 +271,7 @@ nerve_mix_config_defaults (NerveMixConfig *c)
   *c = (NerveMixConfig) {
     .snr_min = -5, .snr_max = 20, .level_min = -35, .level_max = -15, .loud_prob = 0.05f, .loud_max = -6,
     .synth_prob = 0.4f, .second_noise_prob = 0.25f, .modulate_prob = 0.3f, .noise_only_prob = 0.03f,
-    .rir_prob = 0.2f, .rir_early_ms = 50,
+    .rir_prob = 0.2f, .rir_early_ms = 50, .speed_max = 1.25f,
   };
 }
 
@@ -284,7 +284,8 @@ struct _NerveMixer {
   float **rir, **rir_early; /* direct path first, unit energy */
   gsize *rir_len, *rir_early_len;
   gsize cap;                /* scratch size */
-  float *s, *rev, *nz, *nz2;
+  float *s, *rev, *nz, *nz2, *nz3;
+  int *babble, n_babble;    /* crowd talkers (NULL = all speech clips) */
   int fft_n;
   NerveFft *fft;
   float *fa, *fb, *fc, *tbuf; /* spectra [fft_n + 2], time [fft_n] */
@@ -389,6 +390,8 @@ nerve_mixer_free (NerveMixer *m)
   g_free (m->rev);
   g_free (m->nz);
   g_free (m->nz2);
+  g_free (m->nz3);
+  g_free (m->babble);
   nerve_fft_free (m->fft);
   g_free (m->fa);
   g_free (m->fb);
@@ -407,6 +410,20 @@ reserve (NerveMixer *m, gsize n)
   m->rev = g_renew (float, m->rev, n);
   m->nz = g_renew (float, m->nz, n);
   m->nz2 = g_renew (float, m->nz2, n);
+  m->nz3 = g_renew (float, m->nz3, n);
+}
+
+void
+nerve_mixer_set_babble_clips (NerveMixer *m, const int *clips, int n)
+{
+  g_clear_pointer (&m->babble, g_free);
+  m->n_babble = 0;
+  for (int i = 0; clips && i < n; i++)
+    g_return_if_fail (clips[i] >= 0 && clips[i] < m->speech->n);
+  if (clips && n > 0) {
+    m->babble = g_memdup2 (clips, sizeof (int) * (gsize) n);
+    m->n_babble = n;
+  }
 }
 
 /* y[0..n) = (x * h)[0..n), causal, by FFT. */
@@ -456,33 +473,73 @@ scale (float *x, gsize n, float g)
     x[i] *= g;
 }
 
-/* One noise source at unit RMS into x: a clip (random crop, looped when short) or a
- * synthetic type. A crop that is silent falls back to pink noise. */
+static float
+uniform_in (NerveRng *r, float lo, float hi)
+{
+  return lo + (hi - lo) * nerve_rng_uniform (r);
+}
+
+/* A random crop of noise clip `clip` into x[n] at unit RMS (looped when short), played
+ * faster or slower and/or backwards when those augmentations are on (they draw from r
+ * only then). FALSE when the crop is silent. */
+static gboolean
+read_clip (NerveMixer *m, NerveRng *r, int clip, gsize n, float *x)
+{
+  const float *src = m->noise->x[clip];
+  gsize len = m->noise->len[clip];
+  double speed = 1;
+  if (m->c.speed_prob > 0 && nerve_rng_uniform (r) < m->c.speed_prob && m->c.speed_max > 1)
+    speed = exp (uniform_in (r, -logf (m->c.speed_max), logf (m->c.speed_max)));
+  gboolean reverse = m->c.reverse_prob > 0 && nerve_rng_uniform (r) < m->c.reverse_prob;
+  gsize need = (gsize) ceil ((double) n * speed);
+  gsize off = len > need ? nerve_rng_below (r, (guint32) MIN (len - need + 1, G_MAXUINT32))
+                         : nerve_rng_below (r, (guint32) MIN (len, G_MAXUINT32));
+  if (speed == 1 && !reverse) {
+    for (gsize i = 0; i < n; i++)
+      x[i] = src[(off + i) % len];
+  } else {
+    nerve_noise_resample_crop (src, len, (double) off, speed, reverse, x, n);
+  }
+  double p = power (x, n);
+  if (p < 1e-12)
+    return FALSE;
+  scale (x, n, (float) (1 / sqrt (p)));
+  return TRUE;
+}
+
+/* One noise source at unit RMS into x: a clip (random crop, looped when short; maybe
+ * summed with a second clip) or a synthetic type; maybe equalised. A crop that is silent
+ * falls back to pink noise. */
 static void
 draw_one_noise (NerveMixer *m, NerveRng *r, gsize n, float *x, NerveMixInfo *info)
 {
   gboolean synth = !m->noise || nerve_rng_uniform (r) < m->c.synth_prob;
-  NerveNoiseType type = (NerveNoiseType) nerve_rng_below (r, NERVE_NOISE_N_TYPES);
+  NerveNoiseType type = m->c.n_synth_types > 0
+                          ? m->c.synth_types[nerve_rng_below (r, (guint32) MIN (m->c.n_synth_types, 32))]
+                          : (NerveNoiseType) nerve_rng_below (r, NERVE_NOISE_N_CLASSIC);
   int clip = -1;
   if (!synth) {
     clip = pick (m->noise_cum, m->noise->n, r);
-    const float *src = m->noise->x[clip];
-    gsize len = m->noise->len[clip];
-    gsize off = len > n ? nerve_rng_below (r, (guint32) MIN (len - n + 1, G_MAXUINT32))
-                        : nerve_rng_below (r, (guint32) MIN (len, G_MAXUINT32));
-    for (gsize i = 0; i < n; i++)
-      x[i] = src[(off + i) % len];
-    double p = power (x, n);
-    if (p < 1e-12) {
+    if (!read_clip (m, r, clip, n, x)) {
       clip = -1;
       type = NERVE_NOISE_PINK;
       synth = TRUE;
-    } else {
-      scale (x, n, (float) (1 / sqrt (p)));
+    } else if (m->c.noise_mix_prob > 0 && nerve_rng_uniform (r) < m->c.noise_mix_prob) {
+      int other = pick (m->noise_cum, m->noise->n, r);
+      if (read_clip (m, r, other, n, m->nz3)) {
+        float g = powf (10.0f, uniform_in (r, -6, 6) / 20);
+        for (gsize i = 0; i < n; i++)
+          x[i] += g * m->nz3[i];
+        double p = power (x, n);
+        if (p > 1e-12)
+          scale (x, n, (float) (1 / sqrt (p)));
+      }
     }
   }
   if (synth)
-    nerve_noise_synth (type, r, m->rate, m->speech, x, n);
+    nerve_noise_synth_talkers (type, r, m->rate, m->speech, m->babble, m->n_babble, x, n);
+  if (m->c.eq_prob > 0 && nerve_rng_uniform (r) < m->c.eq_prob)
+    nerve_noise_random_eq (r, m->rate, x, n);
   if (info) {
     info->noise = clip;
     info->synth = type;

@@ -68,15 +68,47 @@ typedef enum {
   NERVE_NOISE_BABBLE, /* 4-8 speech clips summed */
   NERVE_NOISE_CLICKS, /* short decaying bursts at random times */
   NERVE_NOISE_TONAL,  /* band-pass noise plus a few drifting tones */
+  /* urban-like types (denoise-noise-urban.c) */
+  NERVE_NOISE_ENGINE,  /* idling engine: jittered firing pulses (18-70 Hz) through body resonances, rumble */
+  NERVE_NOISE_DRILL,   /* jackhammer (broadband impulses 8-30/s) or drill (motor whine + hiss), on and off */
+  NERVE_NOISE_SIREN,   /* wail, yelp or hi-lo: swept tones with odd harmonics over distant noise */
+  NERVE_NOISE_WIND,    /* air conditioner (filtered noise, compressor hum) or wind (low-passed gusts) */
+  NERVE_NOISE_TRAFFIC, /* brown-ish rumble plus passing vehicles (bell envelopes, Doppler engine tone), horns */
+  NERVE_NOISE_CROWD,   /* 10-30 talkers, some sped up (children's pitch), from the babble clips */
   NERVE_NOISE_N_TYPES
 } NerveNoiseType;
 
+/* The types drawn when a mix config lists none: the first seven (white ... tonal). */
+#define NERVE_NOISE_N_CLASSIC 7
+
 const char *nerve_noise_type_name (NerveNoiseType t);
-/* Fills x[n] with noise of the type at unit RMS, drawn from rng; babble needs speech
- * (white noise when it has no clips). */
+/* Parses a type name ("white", ..., "crowd"); FALSE with an error listing them. */
+gboolean nerve_noise_type_from_name (const char *name, NerveNoiseType *t, GError **error);
+/* Fills x[n] with noise of the type at unit RMS, drawn from rng; babble and crowd need
+ * speech (white noise when it has no clips). */
 void nerve_noise_synth (NerveNoiseType t, NerveRng *rng, int rate, const NerveClipSet *speech, float *x, gsize n);
+/* The same, with crowd talkers drawn only from speech clips talkers[0..n_talkers) (NULL =
+ * all; e.g. the many text-to-speech voices). Babble keeps drawing from all clips. */
+void nerve_noise_synth_talkers (NerveNoiseType t, NerveRng *rng, int rate, const NerveClipSet *speech,
+                                const int *talkers, int n_talkers, float *x, gsize n);
 /* Multiplies x by a slow random gain (a few sines under 2 Hz, up to depth_db peak to peak). */
 void nerve_noise_modulate (NerveRng *rng, int rate, float depth_db, float *x, gsize n);
+
+/* The urban-like types' generators (denoise-noise-urban.c; nerve_noise_synth_talkers
+ * dispatches to it). */
+void nerve_noise_synth_urban (NerveNoiseType t, NerveRng *rng, int rate, const NerveClipSet *speech,
+                              const int *talkers, int n_talkers, float *x, gsize n);
+
+/* ---- noise augmentation (denoise-noise-urban.c) ---- */
+
+/* A random equaliser: 1-3 RBJ biquads drawn from peaking (60 Hz-6 kHz, +-12 dB), low
+ * shelf, high shelf (+-12 dB), low-pass (1-6 kHz), high-pass (50-500 Hz) and band-pass
+ * (200 Hz-4 kHz); x has unit RMS afterwards. */
+void nerve_noise_random_eq (NerveRng *rng, int rate, float *x, gsize n);
+/* x[i] = src at position off + i speed (cubic interpolation, looping over len), i.e.
+ * the clip played speed times faster (pitch up as much); reversed when reverse. */
+void nerve_noise_resample_crop (const float *src, gsize len, double off, double speed, gboolean reverse, float *x,
+                                gsize n);
 
 /* ---- mixing ----
  * Clips are picked with probability proportional to weight * min(length, 4 s). */
@@ -92,6 +124,15 @@ typedef struct {
   float rir_prob;             /* the speech is reverberated */
   float rir_early_ms;         /* target: speech through the first ms of the RIR after its
                                * direct path (early reflections); <= 0: the whole RIR */
+  /* noise augmentation (all off by default; each draws from the generator only when on,
+   * so a config without it mixes exactly as before) */
+  float eq_prob;              /* a noise source (clip or synthetic) gets nerve_noise_random_eq */
+  float speed_prob, speed_max; /* a noise clip plays at a speed in [1/speed_max, speed_max] (log-uniform) */
+  float reverse_prob;         /* a noise clip plays backwards */
+  float noise_mix_prob;       /* a noise clip is summed with a second clip at -6..+6 dB */
+  int n_synth_types;          /* synthetic types are drawn uniformly from synth_types[0..n) (a type
+                               * listed twice is drawn twice as often); 0 = the classic seven */
+  NerveNoiseType synth_types[32];
 } NerveMixConfig;
 
 void nerve_mix_config_defaults (NerveMixConfig *c);
@@ -112,6 +153,9 @@ typedef struct _NerveMixer NerveMixer;
 NerveMixer *nerve_mixer_new (const NerveMixConfig *c, int rate, const NerveClipSet *speech,
                              const NerveClipSet *noise, const NerveClipSet *rir, GError **error);
 void nerve_mixer_free (NerveMixer *m);
+/* Crowd noise draws its talkers from these speech clips only (indices into the mixer's
+ * speech set, copied; NULL or n = 0: all clips). */
+void nerve_mixer_set_babble_clips (NerveMixer *m, const int *clips, int n);
 /* One example of n samples: clean target and noisy input, everything drawn from rng.
  * Neither is ever clipped (peaks stay below 0.99). info may be NULL. */
 void nerve_mixer_draw (NerveMixer *m, NerveRng *rng, gsize n, float *clean, float *noisy, NerveMixInfo *info);

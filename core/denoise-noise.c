@@ -6,15 +6,32 @@
 #include <string.h>
 
 #include "denoise-data.h"
+#include "error.h"
 
 static const char *const noise_names[NERVE_NOISE_N_TYPES] = {
-  "white", "pink", "brown", "hum", "babble", "clicks", "tonal",
+  "white", "pink", "brown", "hum", "babble", "clicks", "tonal", "engine", "drill", "siren", "wind", "traffic", "crowd",
 };
 
 const char *
 nerve_noise_type_name (NerveNoiseType t)
 {
   return t < NERVE_NOISE_N_TYPES ? noise_names[t] : "unknown";
+}
+
+gboolean
+nerve_noise_type_from_name (const char *name, NerveNoiseType *t, GError **error)
+{
+  for (int i = 0; name && i < NERVE_NOISE_N_TYPES; i++)
+    if (g_str_equal (name, noise_names[i])) {
+      *t = (NerveNoiseType) i;
+      return TRUE;
+    }
+  g_autoptr (GString) all = g_string_new (NULL);
+  for (int i = 0; i < NERVE_NOISE_N_TYPES; i++)
+    g_string_append_printf (all, "%s%s", i ? ", " : "", noise_names[i]);
+  g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "unknown synthetic noise type '%s': expected one of %s",
+               name ? name : "(null)", all->str);
+  return FALSE;
 }
 
 static float
@@ -209,7 +226,18 @@ tonal (NerveRng *r, int rate, float *x, gsize n)
 void
 nerve_noise_synth (NerveNoiseType t, NerveRng *r, int rate, const NerveClipSet *speech, float *x, gsize n)
 {
+  nerve_noise_synth_talkers (t, r, rate, speech, NULL, 0, x, n);
+}
+
+void
+nerve_noise_synth_talkers (NerveNoiseType t, NerveRng *r, int rate, const NerveClipSet *speech, const int *talkers,
+                           int n_talkers, float *x, gsize n)
+{
   g_return_if_fail (x || !n);
+  if (t >= NERVE_NOISE_ENGINE && t < NERVE_NOISE_N_TYPES) {
+    nerve_noise_synth_urban (t, r, rate, speech, talkers, n_talkers, x, n);
+    return;
+  }
   switch (t) {
   case NERVE_NOISE_PINK:
     pink (r, x, n);

@@ -4,9 +4,11 @@
  *           speech_weights, noise_weights, tts_weight
  *   [mix]   segment, snr_min, snr_max, level_min, level_max, loud_prob, loud_max,
  *           synthetic_prob, second_noise_prob, modulate_prob, noise_only_prob,
- *           rir_prob, rir_early_ms
+ *           rir_prob, rir_early_ms, eq_prob, speed_prob, speed_max, reverse_prob,
+ *           noise_mix_prob, synthetic_types
  *   [validation] mixtures, seconds, seed
- *   [loss]  compress, complex_weight, vad_weight, vad_threshold_db
+ *   [loss]  compress, complex_weight, spectral_weight, sisdr_weight, snr_weight, vad_weight,
+ *           vad_threshold_db
  *   [train] steps_per_epoch (besides the keys every task has) */
 #include <string.h>
 
@@ -25,8 +27,11 @@ static const Known known[] = {
   { "mix", "segment" }, { "mix", "snr_min" }, { "mix", "snr_max" }, { "mix", "level_min" }, { "mix", "level_max" },
   { "mix", "loud_prob" }, { "mix", "loud_max" }, { "mix", "synthetic_prob" }, { "mix", "second_noise_prob" },
   { "mix", "modulate_prob" }, { "mix", "noise_only_prob" }, { "mix", "rir_prob" }, { "mix", "rir_early_ms" },
+  { "mix", "eq_prob" }, { "mix", "speed_prob" }, { "mix", "speed_max" }, { "mix", "reverse_prob" },
+  { "mix", "noise_mix_prob" }, { "mix", "synthetic_types" },
   { "validation", "mixtures" }, { "validation", "seconds" }, { "validation", "seed" },
   { "loss", "compress" }, { "loss", "complex_weight" }, { "loss", "vad_weight" }, { "loss", "vad_threshold_db" },
+  { "loss", "spectral_weight" }, { "loss", "sisdr_weight" }, { "loss", "snr_weight" },
   { "train", "steps_per_epoch" },
 };
 
@@ -62,19 +67,47 @@ load_config (GKeyFile *kf, const char *path, NerveDenoiseTrainConfig *c, GError 
       !nerve_recipe_get_float (kf, path, "mix", "noise_only_prob", 0, 1, &m->noise_only_prob, error) ||
       !nerve_recipe_get_float (kf, path, "mix", "rir_prob", 0, 1, &m->rir_prob, error) ||
       !nerve_recipe_get_float (kf, path, "mix", "rir_early_ms", 0, 10000, &m->rir_early_ms, error) ||
+      !nerve_recipe_get_float (kf, path, "mix", "eq_prob", 0, 1, &m->eq_prob, error) ||
+      !nerve_recipe_get_float (kf, path, "mix", "speed_prob", 0, 1, &m->speed_prob, error) ||
+      !nerve_recipe_get_float (kf, path, "mix", "speed_max", 1, 4, &m->speed_max, error) ||
+      !nerve_recipe_get_float (kf, path, "mix", "reverse_prob", 0, 1, &m->reverse_prob, error) ||
+      !nerve_recipe_get_float (kf, path, "mix", "noise_mix_prob", 0, 1, &m->noise_mix_prob, error) ||
       !nerve_recipe_get_int (kf, path, "validation", "mixtures", 1, 100000, &c->val_mixtures, error) ||
       !nerve_recipe_get_float (kf, path, "validation", "seconds", 0.1, 600, &c->val_seconds, error) ||
       !nerve_recipe_get_int (kf, path, "validation", "seed", 0, G_MAXINT, &seed, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "compress", 0.05, 2, &c->compress, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "complex_weight", 0, 1, &c->complex_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "spectral_weight", 0, 1000, &c->spectral_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "sisdr_weight", 0, 1000, &c->sisdr_weight, error) ||
+      !nerve_recipe_get_float (kf, path, "loss", "snr_weight", 0, 1000, &c->snr_weight, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "vad_weight", 0, 100, &c->vad_weight, error) ||
       !nerve_recipe_get_float (kf, path, "loss", "vad_threshold_db", 0, 200, &c->vad_threshold_db, error) ||
       !nerve_recipe_get_int (kf, path, "train", "steps_per_epoch", 1, 1 << 28, &c->steps_per_epoch, error))
     return FALSE;
   c->val_seed = (guint64) seed;
+  if (g_key_file_has_key (kf, "mix", "synthetic_types", NULL)) {
+    gsize n = 0;
+    g_auto (GStrv) names = g_key_file_get_string_list (kf, "mix", "synthetic_types", &n, NULL);
+    if (n == 0 || n > G_N_ELEMENTS (m->synth_types)) {
+      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "%s: [mix] synthetic_types needs 1 to %d names "
+                   "separated by ;", path, (int) G_N_ELEMENTS (m->synth_types));
+      return FALSE;
+    }
+    for (gsize i = 0; i < n; i++)
+      if (!nerve_noise_type_from_name (g_strstrip (names[i]), &m->synth_types[i], error)) {
+        g_prefix_error (error, "%s: [mix] synthetic_types: ", path);
+        return FALSE;
+      }
+    m->n_synth_types = (int) n;
+  }
   g_autofree char *w = g_key_file_get_string (kf, "stft", "window", NULL);
   if (w && !nerve_window_from_name (w, &c->window, error)) {
     g_prefix_error (error, "%s: [stft] window: ", path);
+    return FALSE;
+  }
+  if (!(c->spectral_weight > 0 || c->sisdr_weight > 0 || c->snr_weight > 0)) {
+    g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
+                 "%s: [loss] spectral_weight, sisdr_weight and snr_weight are all 0: nothing to train the gains on", path);
     return FALSE;
   }
   if (c->stft_hop > c->stft_size || m->snr_min > m->snr_max || m->level_min > m->level_max ||

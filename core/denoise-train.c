@@ -28,6 +28,7 @@ nerve_denoise_train_config_defaults (NerveDenoiseTrainConfig *c)
   c->val_fraction = 0.05;
   c->compress = 0.3f;
   c->complex_weight = 0.3f;
+  c->spectral_weight = 1;
   c->vad_weight = 0.05f;
   c->vad_threshold_db = 30;
   c->steps_per_epoch = 500;
@@ -177,14 +178,30 @@ nerve_denoise_vad_targets (const float *clean_spec, int frames, int bins, float 
     vad[t] = mean > 1e-20 && vad[t] > thr ? 1.0f : 0.0f;
 }
 
+void
+nerve_denoise_synthesis_window (NerveWindowType type, int size, int hop, float *w)
+{
+  /* as nerve_stft_new: C = the mean over the hop's phases of sum_j w[j]^2 */
+  nerve_window_fill (type, w, size);
+  double C = 0;
+  for (int i = 0; i < hop; i++)
+    for (int j = i; j < size; j += hop)
+      C += (double) w[j] * w[j] / hop;
+  for (int i = 0; i < size; i++)
+    w[i] = (float) (w[i] / C);
+}
+
 /* A batch of B mixtures framed for the network: spec_n/spec_c [B, T, 2K], feat
- * [B, T, K] (T = the network's frames; rows past `frames` stay zero), vad [B, T]. */
+ * [B, T, K] (T = the network's frames; rows past `frames` stay zero), vad [B, T];
+ * for the time-domain loss a synthesis window, an FFT plan and scratch. */
 typedef struct {
   int B, T, K, frames;
   gsize seg;
   float *clean, *noisy, *spec_n, *spec_c, *feat, *vad;
   int *lengths;
   NerveStft *stft;
+  NerveFft *fft;
+  float *window, *wave_work;
 } Batch;
 
 static gboolean
@@ -205,6 +222,18 @@ batch_init (Batch *b, const NerveDenoiseTrainConfig *c, int B, int T, GError **e
   b->lengths = g_new (int, B);
   for (int i = 0; i < B; i++)
     b->lengths[i] = b->frames;
+  if (c->sisdr_weight > 0 || c->snr_weight > 0) {
+    if (b->seg <= (gsize) (c->stft_size - c->stft_hop)) {
+      g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID, "the time-domain loss needs training segments longer "
+                   "than the STFT latency (%d samples)", c->stft_size - c->stft_hop);
+      return FALSE;
+    }
+    if (!(b->fft = nerve_fft_new (c->stft_size, error)))
+      return FALSE;
+    b->window = g_new (float, c->stft_size);
+    nerve_denoise_synthesis_window (c->window, c->stft_size, c->stft_hop, b->window);
+    b->wave_work = g_new (float, nerve_mask_waveform_work_size (b->frames, c->stft_size, c->stft_hop));
+  }
   return TRUE;
 }
 
@@ -219,6 +248,9 @@ batch_clear (Batch *b)
   nerve_free_floats (b->feat);
   nerve_free_floats (b->vad);
   g_free (b->lengths);
+  nerve_fft_free (b->fft);
+  g_free (b->window);
+  g_free (b->wave_work);
 }
 
 static void
@@ -251,8 +283,12 @@ nerve_denoise_fold_input_norm (NerveModel *m, const NerveDenoiseTrainConfig *c, 
       m->input_shape.ndim != 2 || m->input_shape.dim[1] != K)
     return FALSE;
   Batch b;
-  if (!batch_init (&b, c, batch, m->input_shape.dim[0], NULL))
+  NerveDenoiseTrainConfig plain = *c; /* no time-domain loss here */
+  plain.sisdr_weight = plain.snr_weight = 0;
+  if (!batch_init (&b, &plain, batch, m->input_shape.dim[0], NULL)) {
+    batch_clear (&b);
     return FALSE;
+  }
   double *sum = g_new0 (double, K), *sq = g_new0 (double, K);
   gsize count = 0;
   NerveRng rng;
@@ -357,8 +393,10 @@ nerve_denoise_train (NerveModel *m, const NerveDenoiseTrainConfig *c, const Nerv
       return FALSE;
   }
   Batch b;
-  if (!batch_init (&b, c, B, T, error))
+  if (!batch_init (&b, c, B, T, error)) {
+    batch_clear (&b);
     return FALSE;
+  }
   gboolean ok = FALSE;
   float *best = nerve_alloc_floats (m->n_floats);
   float *dout = nerve_alloc_floats ((gsize) B * T * D);
@@ -383,7 +421,7 @@ nerve_denoise_train (NerveModel *m, const NerveDenoiseTrainConfig *c, const Nerv
   }
   gint64 steps_total = (gint64) c->steps_per_epoch * (tc->epochs - first_epoch), steps_done = 0;
   for (int epoch = first_epoch; epoch < tc->epochs; epoch++) {
-    double sum = 0, sum_spec = 0, sum_vad = 0;
+    double sum = 0, sum_spec = 0, sum_vad = 0, sum_wave = 0;
     p = (NerveDenoiseProgress) { .phase = NERVE_TRAIN_BATCH, .epoch = epoch + 1, .epochs = tc->epochs,
                                  .steps = c->steps_per_epoch };
     for (int s = 0; s < c->steps_per_epoch; s++) {
@@ -393,10 +431,21 @@ nerve_denoise_train (NerveModel *m, const NerveDenoiseTrainConfig *c, const Nerv
       batch_draw (&b, c, mix, &rng);
       const float *out = nerve_runner_forward_seq (r, b.feat, b.lengths, B, TRUE, &rng);
       memset (dout, 0, (gsize) B * T * D * sizeof (float));
-      float ls = nerve_spectral_mask_loss (dout, out, b.spec_n, b.spec_c, b.lengths, B, T, K, D, c->compress,
-                                           c->complex_weight, 1.0f);
+      float ls = 0, lw = 0;
+      if (c->spectral_weight > 0)
+        ls = nerve_spectral_mask_loss (dout, out, b.spec_n, b.spec_c, b.lengths, B, T, K, D, c->compress,
+                                       c->complex_weight, c->spectral_weight);
+      float loss = c->spectral_weight * ls;
+      const NerveWaveLoss kinds[2] = { NERVE_WAVE_LOSS_SNR, NERVE_WAVE_LOSS_SISDR };
+      const float weights[2] = { c->snr_weight, c->sisdr_weight };
+      for (int w = 0; w < 2; w++)
+        if (weights[w] > 0) {
+          lw = nerve_mask_waveform_loss (dout, b.wave_work, out, b.spec_n, b.clean, b.window, b.fft, B, T, b.frames, K,
+                                         D, c->stft_size, c->stft_hop, kinds[w], weights[w], NULL);
+          loss += weights[w] * lw;
+        }
       float lv = has_vad ? nerve_vad_bce_loss (dout, out, b.vad, b.lengths, B, T, D, K, c->vad_weight) : 0;
-      float loss = ls + c->vad_weight * lv;
+      loss += c->vad_weight * lv;
       if (!isfinite (loss)) {
         g_set_error (error, NERVE_ERROR, NERVE_ERROR_INVALID,
                      "training diverged: loss is %g at epoch %d step %d (lower the learning rate)", loss, epoch + 1,
@@ -409,11 +458,12 @@ nerve_denoise_train (NerveModel *m, const NerveDenoiseTrainConfig *c, const Nerv
         continue; /* a non-finite gradient: skip the step */
       p.lr = nerve_schedule_lr (&sched, (int) nerve_optimizer_get_step (opt));
       nerve_optimizer_step (opt, p.lr);
-      sum += loss, sum_spec += ls, sum_vad += lv;
+      sum += loss, sum_spec += ls, sum_vad += lv, sum_wave += lw;
       steps_done++;
       if (progress && ((s + 1) % MAX (c->log_every, 1) == 0 || s + 1 == c->steps_per_epoch)) {
         p.step = s + 1;
         p.loss = sum / (s + 1), p.spec_loss = sum_spec / (s + 1), p.vad_loss = sum_vad / (s + 1);
+        p.wave_loss = sum_wave / (s + 1);
         p.elapsed_s = g_timer_elapsed (timer, NULL);
         p.steps_per_s = steps_done / MAX (p.elapsed_s, 1e-9);
         p.eta_s = (double) (steps_total - steps_done) / MAX (p.steps_per_s, 1e-9);
@@ -423,7 +473,7 @@ nerve_denoise_train (NerveModel *m, const NerveDenoiseTrainConfig *c, const Nerv
     p.phase = NERVE_TRAIN_EPOCH_END;
     p.step = c->steps_per_epoch;
     p.loss = sum / c->steps_per_epoch, p.spec_loss = sum_spec / c->steps_per_epoch;
-    p.vad_loss = sum_vad / c->steps_per_epoch;
+    p.vad_loss = sum_vad / c->steps_per_epoch, p.wave_loss = sum_wave / c->steps_per_epoch;
     if (!validate_epoch (m, val, &p, error))
       goto out;
     p.stopping = nerve_early_stop_update (&es, (float) p.val_sisdri, epoch + 1, &p.improved);

@@ -17,6 +17,12 @@ G_BEGIN_DECLS
 
 #define NERVE_SPECTRAL_EPS 1e-10
 
+/* The time-domain loss on the resynthesised waveform (losses/waveform.c). */
+typedef enum {
+  NERVE_WAVE_LOSS_SISDR, /* negative scale-invariant SDR, dB */
+  NERVE_WAVE_LOSS_SNR,   /* negative SNR, dB (DTLN's loss; also penalises a wrong level) */
+} NerveWaveLoss;
+
 typedef struct {
   /* front end, stored in the model's metadata */
   int rate, stft_size, stft_hop;
@@ -31,6 +37,9 @@ typedef struct {
   /* loss */
   float compress;         /* [loss] compress: magnitude exponent c (0.3) */
   float complex_weight;   /* [loss] complex_weight: alpha of the phase-aware term (0.3) */
+  float spectral_weight;  /* [loss] spectral_weight: weight of the compressed spectral loss (1) */
+  float sisdr_weight;     /* [loss] sisdr_weight: weight of -SI-SDR (dB) of the resynthesised waveform (0) */
+  float snr_weight;       /* [loss] snr_weight: weight of -SNR (dB) of the resynthesised waveform (0) */
   float vad_weight;       /* [loss] vad_weight: BCE weight when the model has a VAD output (0.05) */
   float vad_threshold_db; /* [loss] vad_threshold_db: a clean frame is voice when its energy is within
                            * this many dB of the segment's mean frame energy (30) */
@@ -84,7 +93,8 @@ typedef struct {
   NerveTrainPhase phase;
   int epoch, epochs;            /* 1-based; epoch 0 = the starting weights (fine-tuning) */
   int step, steps;              /* within the epoch */
-  double loss, spec_loss, vad_loss; /* running means over the epoch */
+  double loss, spec_loss, vad_loss; /* running means over the epoch (unweighted terms) */
+  double wave_loss;             /* running mean of the time-domain term(s), dB (0 when off) */
   double steps_per_s, elapsed_s, eta_s;
   float lr;
   double val_sisdri, val_sisdr_in; /* EPOCH_END */
@@ -119,6 +129,36 @@ float nerve_vad_bce_loss (float *dout, const float *out, const float *target, co
                           int stride, int col, float scale);
 double nerve_vad_bce_loss_f64 (double *dout, const double *out, const double *target, const int *lengths, int N,
                                int T, int stride, int col, double scale);
+
+/* Time-domain losses (losses/waveform.c). nerve_mask_waveform_loss resynthesises the
+ * masked noisy spectra like nerve_stft_synthesize (window = the synthesis window times
+ * 1/C, see nerve_denoise_synthesis_window), aligns the output with the clean target by
+ * size - hop samples and returns the mean of nerve_waveform_loss over the samples whose
+ * target is not silent (*counted, may be NULL); dgain gets += scale * gradient. fft: a
+ * size-point plan (float build; NULL = the O(n^2) definition, as the double build). */
+float nerve_mask_waveform_loss (float *dgain, float *work, const float *gain, const float *noisy, const float *clean,
+                                const float *window, NerveFft *fft, int N, int T, int frames, int K, int stride,
+                                int size, int hop, NerveWaveLoss kind, float scale, int *counted);
+double nerve_mask_waveform_loss_f64 (double *dgain, double *work, const double *gain, const double *noisy,
+                                     const double *clean, const double *window, NerveFft *fft, int N, int T,
+                                     int frames, int K, int stride, int size, int hop, NerveWaveLoss kind,
+                                     double scale, int *counted);
+gsize nerve_mask_waveform_work_size (int frames, int size, int hop);
+gsize nerve_mask_waveform_work_size_f64 (int frames, int size, int hop);
+/* -SI-SDR or -SNR (dB) of est vs ref into *loss; dest gets += scale * gradient. FALSE
+ * when ref is silent. */
+gboolean nerve_waveform_loss (float *dest, const float *est, const float *ref, gsize n, NerveWaveLoss kind,
+                              float scale, float *loss);
+gboolean nerve_waveform_loss_f64 (double *dest, const double *est, const double *ref, gsize n, NerveWaveLoss kind,
+                                  double scale, double *loss);
+/* numpy.fft.irfft by its definition (the reference beside the FFT path) and its adjoint (adds). */
+void nerve_irdft_ref (float *out, const float *spec, int rows, int n);
+void nerve_irdft_ref_f64 (double *out, const double *spec, int rows, int n);
+void nerve_irdft_ref_backward (float *dspec, const float *dout, int rows, int n);
+void nerve_irdft_ref_backward_f64 (double *dspec, const double *dout, int rows, int n);
+/* The synthesis window nerve_stft_synthesize applies: window / C, C the overlap-added
+ * product of the (same) analysis and synthesis windows. */
+void nerve_denoise_synthesis_window (NerveWindowType type, int size, int hop, float *w);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NerveDenoiseRecipe, nerve_denoise_recipe_free)
 

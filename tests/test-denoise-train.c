@@ -414,6 +414,151 @@ test_loss_gradients (void)
   g_free (c.g), g_free (c.x), g_free (c.s), g_free (c.y), g_free (an);
 }
 
+/* ---- the time-domain loss ---- */
+
+typedef struct {
+  double *g, *x, *s, *w, *work, *e;
+  int N, T, frames, K, stride, size, hop;
+  NerveWaveLoss kind;
+} WaveCtx;
+
+static double
+wave_loss (gpointer p)
+{
+  WaveCtx *c = p;
+  return nerve_mask_waveform_loss_f64 (NULL, c->work, c->g, c->x, c->s, c->w, NULL, c->N, c->T, c->frames, c->K,
+                                       c->stride, c->size, c->hop, c->kind, 1, NULL);
+}
+
+static double
+plain_wave_loss (gpointer p)
+{
+  WaveCtx *c = p;
+  double l = 0;
+  nerve_waveform_loss_f64 (NULL, c->e, c->s, (gsize) c->frames * c->hop, c->kind, 1, &l);
+  return l;
+}
+
+static void
+test_waveform_loss_gradients (void)
+{
+  const struct {
+    int size, hop;
+    NerveWindowType win;
+  } shapes[] = { { 8, 4, NERVE_WINDOW_SQRT_HANN }, { 12, 3, NERVE_WINDOW_HANN }, { 10, 5, NERVE_WINDOW_VORBIS } };
+  for (gsize sh = 0; sh < G_N_ELEMENTS (shapes); sh++)
+    for (int kind = 0; kind < 2; kind++) {
+      WaveCtx c = { .N = 3, .T = 7, .frames = 6, .size = shapes[sh].size, .hop = shapes[sh].hop,
+                    .kind = kind ? NERVE_WAVE_LOSS_SNR : NERVE_WAVE_LOSS_SISDR };
+      c.K = c.size / 2 + 1, c.stride = c.K + 1;
+      gsize ng = (gsize) c.N * c.T * c.stride, nx = (gsize) c.N * c.T * 2 * c.K, len = (gsize) c.frames * c.hop;
+      c.g = g_new (double, ng), c.x = g_new (double, nx), c.s = g_new0 (double, c.N * len);
+      c.w = g_new (double, c.size), c.e = g_new (double, len);
+      c.work = g_new (double, nerve_mask_waveform_work_size_f64 (c.frames, c.size, c.hop));
+      nerve_test_fill_f64 (c.g, ng, 11 + sh, 0.45);
+      for (gsize i = 0; i < ng; i++)
+        c.g[i] += 0.5;
+      nerve_test_fill_f64 (c.x, nx, 12 + sh, 1);
+      nerve_test_fill_f64 (c.s, 2 * len, 13 + sh, 0.3); /* the third sample's target is silent */
+      float wf[16];
+      nerve_denoise_synthesis_window (shapes[sh].win, c.size, c.hop, wf);
+      for (int i = 0; i < c.size; i++)
+        c.w[i] = wf[i];
+      double *an = g_new0 (double, ng);
+      int counted = -1;
+      double l = nerve_mask_waveform_loss_f64 (an, c.work, c.g, c.x, c.s, c.w, NULL, c.N, c.T, c.frames, c.K, c.stride,
+                                               c.size, c.hop, c.kind, 1, &counted);
+      CU_ASSERT_EQUAL (counted, 2);
+      CU_ASSERT_TRUE (isfinite (l) && fabs (l) > 0.01);
+      nerve_fd_check (kind ? "-SNR through the inverse STFT" : "-SI-SDR through the inverse STFT", c.g, ng, an,
+                      wave_loss, &c, 1e-6, 1e-6);
+      /* rows past `frames`, the VAD column and the silent sample get nothing */
+      CU_ASSERT_EQUAL (an[(gsize) (c.T - 1) * c.stride + 1], 0);
+      CU_ASSERT_EQUAL (an[c.K], 0);
+      CU_ASSERT_EQUAL (an[(gsize) (2 * c.T + 1) * c.stride + 1], 0);
+      /* and the plain waveform loss on its own */
+      double *de = g_new0 (double, len), lv = 0;
+      nerve_test_fill_f64 (c.e, len, 14 + sh, 0.5);
+      CU_ASSERT_TRUE (nerve_waveform_loss_f64 (de, c.e, c.s, len, c.kind, 1, &lv));
+      nerve_fd_check ("waveform loss", c.e, len, de, plain_wave_loss, &c, 1e-6, 1e-6);
+      g_free (de), g_free (an);
+      g_free (c.g), g_free (c.x), g_free (c.s), g_free (c.w), g_free (c.e), g_free (c.work);
+    }
+  /* SI-SDR ignores the scale, SNR does not; a silent reference is refused */
+  double s[64], e[64], l1 = 0, l2 = 0;
+  nerve_test_fill_f64 (s, 64, 1, 1);
+  nerve_test_fill_f64 (e, 64, 2, 0.1);
+  for (int i = 0; i < 64; i++)
+    e[i] += s[i];
+  nerve_waveform_loss_f64 (NULL, e, s, 64, NERVE_WAVE_LOSS_SISDR, 1, &l1);
+  for (int i = 0; i < 64; i++)
+    e[i] *= 3;
+  nerve_waveform_loss_f64 (NULL, e, s, 64, NERVE_WAVE_LOSS_SISDR, 1, &l2);
+  CU_ASSERT_DOUBLE_EQUAL (l1, l2, 1e-4); /* up to eps = 1e-8 <s,s> */
+  CU_ASSERT_TRUE (l1 < -15);
+  nerve_waveform_loss_f64 (NULL, e, s, 64, NERVE_WAVE_LOSS_SNR, 1, &l2);
+  CU_ASSERT_TRUE (l2 > l1 + 10);
+  memset (s, 0, sizeof s);
+  CU_ASSERT_FALSE (nerve_waveform_loss_f64 (NULL, e, s, 64, NERVE_WAVE_LOSS_SNR, 1, &l2));
+}
+
+/* The float path (FFT) resynthesises exactly what the streaming STFT does, and its
+ * gradient matches the definition's. */
+static void
+test_waveform_loss_matches_stft (void)
+{
+  const int size = 512, hop = 128, K = size / 2 + 1, frames = 40, N = 2, stride = K + 1;
+  const gsize len = (gsize) frames * hop, lat = size - hop;
+  g_autoptr (NerveStft) stft = nerve_stft_new (size, hop, NERVE_WINDOW_SQRT_HANN, NERVE_WINDOW_SQRT_HANN, NULL);
+  g_autoptr (NerveFft) fft = nerve_fft_new (size, NULL);
+  float *x = g_new (float, N * len), *s = g_new (float, N * len), *spec = g_new (float, (gsize) N * frames * 2 * K);
+  float *g = g_new (float, (gsize) N * frames * stride), *out = g_new (float, len), *m = g_new (float, 2 * K);
+  float *w = g_new (float, size), *work = g_new (float, nerve_mask_waveform_work_size (frames, size, hop));
+  float *d1 = g_new0 (float, (gsize) N * frames * stride), *d2 = g_new0 (float, (gsize) N * frames * stride);
+  nerve_test_fill_f32 (x, N * len, 1, 0.3f);
+  nerve_test_fill_f32 (s, N * len, 2, 0.3f);
+  nerve_test_fill_f32 (g, (gsize) N * frames * stride, 3, 0.5f);
+  for (gsize i = 0; i < (gsize) N * frames * stride; i++)
+    g[i] += 0.5f;
+  nerve_denoise_synthesis_window (NERVE_WINDOW_SQRT_HANN, size, hop, w);
+  double want = 0;
+  for (int n = 0; n < N; n++) {
+    nerve_denoise_frames (stft, x + n * len, frames, spec + (gsize) n * frames * 2 * K, NULL);
+    nerve_stft_reset (stft);
+    for (int t = 0; t < frames; t++) {
+      const float *sp = spec + ((gsize) n * frames + t) * 2 * K, *gt = g + ((gsize) n * frames + t) * stride;
+      for (int k = 0; k < K; k++)
+        m[2 * k] = gt[k] * sp[2 * k], m[2 * k + 1] = gt[k] * sp[2 * k + 1];
+      nerve_stft_synthesize (stft, m, out + (gsize) t * hop);
+    }
+    float l = 0;
+    CU_ASSERT_TRUE (nerve_waveform_loss (NULL, out + lat, s + n * len, len - lat, NERVE_WAVE_LOSS_SNR, 1, &l));
+    want += l / N;
+  }
+  float got = nerve_mask_waveform_loss (d1, work, g, spec, s, w, fft, N, frames, frames, K, stride, size, hop,
+                                        NERVE_WAVE_LOSS_SNR, 1, NULL);
+  printf ("  -SNR of the streamed STFT output %.6f dB, of the batched resynthesis %.6f dB\n", want, (double) got);
+  CU_ASSERT_DOUBLE_EQUAL (got, want, 1e-4);
+  float ref = nerve_mask_waveform_loss (d2, work, g, spec, s, w, NULL, N, frames, frames, K, stride, size, hop,
+                                        NERVE_WAVE_LOSS_SNR, 1, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (got, ref, 1e-4);
+  double worst = 0, big = 0;
+  for (gsize i = 0; i < (gsize) N * frames * stride; i++)
+    big = MAX (big, fabs (d2[i]));
+  for (gsize i = 0; i < (gsize) N * frames * stride; i++)
+    worst = MAX (worst, fabs (d1[i] - d2[i]) / big);
+  printf ("  FFT vs definition: largest gradient difference %.2g of the largest gradient\n", worst);
+  CU_ASSERT_TRUE (worst < 1e-4 && big > 0);
+  /* the reference inverse DFT is numpy's irfft, i.e. the FFT's inverse */
+  float *a = g_new (float, size), *b = g_new (float, size);
+  nerve_irdft_ref (a, spec + 10 * 2 * K, 1, size);
+  nerve_fft_inverse (fft, spec + 10 * 2 * K, b);
+  nerve_assert_close ("irdft reference vs FFT inverse", a, b, size, 1e-5);
+  g_free (a), g_free (b);
+  g_free (x), g_free (s), g_free (spec), g_free (g), g_free (out), g_free (m), g_free (w), g_free (work);
+  g_free (d1), g_free (d2);
+}
+
 static void
 test_vad_targets (void)
 {
@@ -487,8 +632,8 @@ record (const NerveDenoiseProgress *p, gpointer data)
   if (s->epochs++ == 0)
     s->first = p->val_sisdri;
   s->last = p->val_sisdri;
-  printf ("  epoch %d: loss %.4f (vad %.3f), val SI-SDRi %+.2f dB (inputs %.2f dB)\n", p->epoch, p->loss, p->vad_loss,
-          p->val_sisdri, p->val_sisdr_in);
+  printf ("  epoch %d: loss %.4f (wave %.2f dB, vad %.3f), val SI-SDRi %+.2f dB (inputs %.2f dB)\n", p->epoch, p->loss,
+          p->wave_loss, p->vad_loss, p->val_sisdri, p->val_sisdr_in);
 }
 
 static NerveModel *
@@ -531,6 +676,32 @@ test_tiny_training_improves (void)
   /* m holds the best weights: validating it again gives the best value seen */
   double again = nerve_denoise_validate (m, val, NULL, NULL);
   CU_ASSERT_TRUE (again >= seen.last - 1e-6);
+}
+
+/* The time-domain loss alone trains the gains too (through the inverse STFT). */
+static void
+test_tiny_training_sisdr (void)
+{
+  NerveDenoiseTrainConfig c = tiny_config ();
+  c.spectral_weight = 0;
+  c.sisdr_weight = 0.05f;
+  g_autoptr (NerveClipSet) speech = speech_like (12, 1.5, 21);
+  g_autoptr (NerveClipSet) val_speech = speech_like (4, 1.5, 22);
+  g_autoptr (NerveMixer) mix = nerve_mixer_new (&c.mix, RATE, speech, NULL, NULL, NULL);
+  g_autoptr (NerveMixer) vmix = nerve_mixer_new (&c.mix, RATE, val_speech, NULL, NULL, NULL);
+  g_autoptr (NerveMixSet) val = nerve_mix_set_new (vmix, c.val_mixtures, (gsize) (c.val_seconds * RATE), 5);
+  g_autoptr (NerveModel) m = tiny_model (&c);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  CU_ASSERT_TRUE (nerve_denoise_fold_input_norm (m, &c, mix, 2, 8, 9));
+  NerveTrainConfig t = tiny_train (NULL, NULL);
+  t.baseline_first = TRUE;
+  Seen seen = { 0 };
+  g_autoptr (GError) err = NULL;
+  gboolean ok = nerve_denoise_train (m, &c, &t, mix, val, record, &seen, &err);
+  if (!ok)
+    fprintf (stderr, "  %s\n", err->message);
+  CU_ASSERT_TRUE_FATAL (ok);
+  CU_ASSERT_TRUE (seen.last > seen.first + 2);
 }
 
 static void
@@ -667,6 +838,8 @@ test_recipe_errors (void)
     { "[data]\nspeech = s\n[mix]\nsnr_min = 10\nsnr_max = 0\n", "snr_min <= snr_max" },
     { "[data]\nspeech = a; b\nspeech_weights = 1\n", "speech_weights" },
     { "[data]\nspeech = s\n[stft]\nwindow = triangle\n", "window" },
+    { "[data]\nspeech = s\n[loss]\nspectral_weight = 0\n", "all 0" },
+    { "[data]\nspeech = s\n[loss]\nsisdr_weight = -1\n", "sisdr_weight" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autofree char *t = g_strdup_printf ("[model]\narchitecture = a.json\ntask = denoise\n%s", cases[i].body);
@@ -681,7 +854,8 @@ test_recipe_errors (void)
   }
   /* a good one, and the same groups read back from text (what finetune does) */
   const char *good = "[model]\narchitecture = a.json\ntask = denoise\n[data]\nspeech = s; t\nspeech_weights = 1; 0.5\n"
-                     "tts = tts\n[mix]\nsnr_min = -3\n[loss]\ncompress = 0.5\n[train]\nsteps_per_epoch = 7\n";
+                     "tts = tts\n[mix]\nsnr_min = -3\n[loss]\ncompress = 0.5\nsisdr_weight = 0.02\nspectral_weight = 0.5\n"
+                     "[train]\nsteps_per_epoch = 7\n";
   g_file_set_contents (path, good, -1, NULL);
   g_autoptr (GError) err = NULL;
   g_autoptr (NerveRecipe) r = nerve_recipe_load (path, &err);
@@ -695,6 +869,9 @@ test_recipe_errors (void)
   nerve_denoise_train_config_defaults (&c);
   CU_ASSERT_TRUE (nerve_denoise_config_from_recipe_text (good, &c, NULL));
   CU_ASSERT_DOUBLE_EQUAL (c.compress, 0.5, 1e-7);
+  CU_ASSERT_DOUBLE_EQUAL (c.sisdr_weight, 0.02, 1e-7);
+  CU_ASSERT_DOUBLE_EQUAL (c.spectral_weight, 0.5, 1e-7);
+  CU_ASSERT_DOUBLE_EQUAL (c.snr_weight, 0, 0);
   g_unlink (arch);
   g_unlink (path);
   g_rmdir (dir);
@@ -708,8 +885,11 @@ NERVE_TEST_MAIN ("denoise-train", { "mix hits the drawn SNR and level, never cli
                  { "synthetic noise colours and types", test_noise_colours },
                  { "loss gradients vs finite differences (double)", test_loss_gradients },
                  { "VAD targets from clean frame energy", test_vad_targets },
+                 { "time-domain loss gradients through the inverse STFT (double)", test_waveform_loss_gradients },
+                 { "time-domain loss resynthesises like the streaming STFT", test_waveform_loss_matches_stft },
                  { "model shape checks", test_model_checks },
                  { "tiny training raises validation SI-SDRi", test_tiny_training_improves },
+                 { "tiny training on -SI-SDR alone raises it too", test_tiny_training_sisdr },
                  { "resume equals uninterrupted", test_resume_equals_uninterrupted },
                  { "recipe errors and stored-recipe parsing", test_recipe_errors },
                  { "nerve train / nerve finetune end to end", test_cli_train_and_finetune })

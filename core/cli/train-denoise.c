@@ -18,9 +18,9 @@ progress (const NerveDenoiseProgress *p, gpointer user_data)
   if (p->phase == NERVE_TRAIN_BATCH) {
     if (tty || p->elapsed_s - last_plain >= 10) {
       last_plain = p->elapsed_s;
-      fprintf (stderr, "%sepoch %d/%d  step %d/%d  %.2f steps/s  loss %.4f (spectral %.4f, vad %.4f)  ETA %d:%02d:%02d%s",
-               tty ? "\r\033[K" : "", p->epoch, p->epochs, p->step, p->steps, p->steps_per_s, p->loss, p->spec_loss,
-               p->vad_loss, eta / 3600, eta / 60 % 60, eta % 60, tty ? "" : "\n");
+      fprintf (stderr, "%sepoch %d/%d  step %d/%d  %.2f steps/s  loss %.4f (spectral %.4f, wave %.2f dB, vad %.4f)  "
+               "ETA %d:%02d:%02d%s", tty ? "\r\033[K" : "", p->epoch, p->epochs, p->step, p->steps, p->steps_per_s,
+               p->loss, p->spec_loss, p->wave_loss, p->vad_loss, eta / 3600, eta / 60 % 60, eta % 60, tty ? "" : "\n");
       fflush (stderr);
     }
     return;
@@ -30,8 +30,8 @@ progress (const NerveDenoiseProgress *p, gpointer user_data)
   if (p->epoch == 0)
     printf ("start       val SI-SDRi %+.2f dB (inputs %.2f dB)\n", p->val_sisdri, p->val_sisdr_in);
   else
-    printf ("epoch %d/%d  train loss %.4f (spectral %.4f, vad %.4f)  val SI-SDRi %+.2f dB (inputs %.2f dB)  "
-            "lr %.3g  %d:%02d:%02d%s%s\n", p->epoch, p->epochs, p->loss, p->spec_loss, p->vad_loss, p->val_sisdri,
+    printf ("epoch %d/%d  train loss %.4f (spectral %.4f, wave %.2f dB, vad %.4f)  val SI-SDRi %+.2f dB (inputs %.2f dB)  "
+            "lr %.3g  %d:%02d:%02d%s%s\n", p->epoch, p->epochs, p->loss, p->spec_loss, p->wave_loss, p->vad_loss, p->val_sisdri,
             p->val_sisdr_in, p->lr, el / 3600, el / 60 % 60, el % 60, p->improved ? "  (best, saved)" : "",
             p->stopping ? "  early stop" : "");
   fflush (stdout);
@@ -39,6 +39,7 @@ progress (const NerveDenoiseProgress *p, gpointer user_data)
 
 typedef struct {
   NerveClipSet *speech, *noise, *rir, *val_speech, *val_noise;
+  GArray *tts;   /* indices of the text-to-speech clips in speech (crowd noise's talkers) */
   GString *desc;
 } Data;
 
@@ -50,6 +51,8 @@ data_clear (Data *d)
   nerve_clip_set_free (d->rir);
   nerve_clip_set_free (d->val_speech);
   nerve_clip_set_free (d->val_noise);
+  if (d->tts)
+    g_array_free (d->tts, TRUE);
   if (d->desc)
     g_string_free (d->desc, TRUE);
 }
@@ -92,7 +95,8 @@ load_set (const char *what, char **specs, const float *weights, const char *root
 
 /* Speech (+ TTS folder), noise and RIRs; then the validation share of speech and noise. */
 static gboolean
-load_data (Data *d, NerveDenoiseRecipe *r, const char *root, int rate, double val_fraction, GError **error)
+load_data (Data *d, NerveDenoiseRecipe *r, const char *root, const NerveMixConfig *mix, int rate, double val_fraction,
+           GError **error)
 {
   g_auto (GStrv) globs = NULL;
   if (r->heldout && !(globs = nerve_heldout_load (r->heldout, error)))
@@ -122,9 +126,22 @@ load_data (Data *d, NerveDenoiseRecipe *r, const char *root, int rate, double va
                  d->speech->n);
     return FALSE;
   }
-  g_string_append (d->desc, "; synthetic noise: white, pink, brown, hum, babble, clicks, tonal");
+  g_string_append (d->desc, "; synthetic noise: ");
+  for (int i = 0; i < (mix->n_synth_types ? mix->n_synth_types : NERVE_NOISE_N_CLASSIC); i++)
+    g_string_append_printf (d->desc, "%s%s", i ? ", " : "",
+                            nerve_noise_type_name (mix->n_synth_types ? mix->synth_types[i] : (NerveNoiseType) i));
+  if (mix->eq_prob > 0 || mix->speed_prob > 0 || mix->reverse_prob > 0 || mix->noise_mix_prob > 0)
+    g_string_append_printf (d->desc, "; noise augmentation: equaliser %g, speed %g (up to x%g), reversed %g, "
+                            "two clips mixed %g", (double) mix->eq_prob, (double) mix->speed_prob,
+                            (double) mix->speed_max, (double) mix->reverse_prob, (double) mix->noise_mix_prob);
   d->val_speech = nerve_clip_set_split (d->speech, val_fraction);
   d->val_noise = nerve_clip_set_split (d->noise, val_fraction);
+  d->tts = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autofree char *canon = r->tts ? g_canonicalize_filename (r->tts, NULL) : NULL;
+  g_autofree char *tts_dir = canon ? g_strconcat (canon, G_DIR_SEPARATOR_S, NULL) : NULL;
+  for (int i = 0; tts_dir && i < d->speech->n; i++)
+    if (g_str_has_prefix (d->speech->paths[i], tts_dir))
+      g_array_append_val (d->tts, i);
   printf ("validation: %d speech and %d noise clips held out of training (by file name)\n", d->val_speech->n,
           d->val_noise->n);
   return TRUE;
@@ -140,10 +157,18 @@ make_mixers (Mixers *x, Data *d, const NerveDenoiseTrainConfig *c, GError **erro
 {
   NerveMixConfig vc = c->mix;
   vc.noise_only_prob = 0; /* SI-SDR needs speech */
+  /* the validation set mixes plain noise (no augmentation, the classic synthetic types)
+   * whatever the recipe trains with, so validation numbers compare across recipes */
+  vc.eq_prob = vc.speed_prob = vc.reverse_prob = vc.noise_mix_prob = 0;
+  vc.n_synth_types = 0;
   if (!(x->train = nerve_mixer_new (&c->mix, c->rate, d->speech, d->noise, d->rir, error)) ||
       !(x->val = nerve_mixer_new (&vc, c->rate, d->val_speech->n ? d->val_speech : d->speech,
                                   d->val_noise->n ? d->val_noise : d->noise, d->rir, error)))
     return FALSE;
+  if (d->tts && d->tts->len > 0) {
+    nerve_mixer_set_babble_clips (x->train, (const int *) (gpointer) d->tts->data, (int) d->tts->len);
+    printf ("crowd noise talkers: the %u text-to-speech clips\n", d->tts->len);
+  }
   g_autoptr (GTimer) t = g_timer_new ();
   x->set = nerve_mix_set_new (x->val, c->val_mixtures, (gsize) (c->val_seconds * c->rate), c->val_seed);
   printf ("validation set: %d mixtures of %.1f s (seed %" G_GUINT64_FORMAT ") [%.1f s]\n", c->val_mixtures,
@@ -223,7 +248,7 @@ nerve_cli_train_denoise (NerveRecipe *r, const NerveCliTrainOptions *o)
   Mixers x = { 0 };
   g_autoptr (GTimer) timer = g_timer_new ();
   int status;
-  if (load_data (&d, dr, root, c->rate, c->val_fraction, &err) &&
+  if (load_data (&d, dr, root, &c->mix, c->rate, c->val_fraction, &err) &&
       make_mixers (&x, &d, c, &err))
     status = train_loaded (m, r, o, &d, &x, g_timer_elapsed (timer, NULL));
   else
@@ -324,7 +349,7 @@ nerve_cli_finetune_denoise (int argc, char **argv)
   Data d = { 0 };
   Mixers x = { 0 };
   NerveDenoiseRecipe fr = { .speech = speech, .noise = noise, .rir = rir, .heldout = heldout, .tts_weight = 1 };
-  if (load_data (&d, &fr, NULL, c.rate, c.val_fraction, &err) &&
+  if (load_data (&d, &fr, NULL, &c.mix, c.rate, c.val_fraction, &err) &&
       make_mixers (&x, &d, &c, &err))
     status = finetune_loaded (m, argv[1], out, &c, &d, &x, steps, batch, lr, seed);
   else
