@@ -490,6 +490,8 @@ write_tone_wav (const char *dir, double seconds)
   return path;
 }
 
+static guint32 wav_data_size (const guchar *b, gsize n);
+
 static void
 test_jobs (void)
 {
@@ -523,7 +525,10 @@ test_jobs (void)
 
   g_autoptr (NervedReply) out = get (p, out_path);
   CU_ASSERT_EQUAL (out->status, 200);
-  CU_ASSERT (out->len == len && !memcmp (out->text, "RIFF", 4));   /* S16 mono 16 kHz in and out */
+  const guint32 out_data = wav_data_size ((const guchar *) out->text, out->len);
+  CU_ASSERT_EQUAL (out_data, 32000);   /* 1 s S16 mono 16 kHz */
+  if (out_data != 32000)
+    fprintf (stderr, "  job output: %" G_GSIZE_FORMAT " bytes, data chunk %u\n", out->len, out_data);
   g_autoptr (NervedReply) g = get (p, job_path);
   CU_ASSERT_STRING_EQUAL (nerved_reply_string (g, "state"), "done");
 
@@ -577,6 +582,24 @@ le32 (const guchar *b)
   return b[0] | (b[1] << 8) | (b[2] << 16) | ((guint32) b[3] << 24);
 }
 
+/* A WAV whose RIFF size and chunk walk both end exactly at n: the header was fixed at EOS.
+ * Returns the "data" chunk size (0 when the file is not consistent). */
+static guint32
+wav_data_size (const guchar *b, gsize n)
+{
+  if (n < 44 || memcmp (b, "RIFF", 4) || memcmp (b + 8, "WAVE", 4) || le32 (b + 4) != n - 8)
+    return 0;
+  gsize off = 12;
+  guint32 data = 0;
+  while (off + 8 <= n) {
+    const guint32 sz = le32 (b + off + 4);
+    if (!memcmp (b + off, "data", 4))
+      data = sz;
+    off += 8 + (gsize) sz + (sz & 1);
+  }
+  return off == n ? data : 0;
+}
+
 static void
 test_drain (void)
 {
@@ -603,22 +626,10 @@ test_drain (void)
   gsize n = 0;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (wav, (char **) &b, &n, NULL));
   CU_ASSERT_FATAL (n > 44);
-  CU_ASSERT (!memcmp (b, "RIFF", 4) && !memcmp (b + 8, "WAVE", 4));
-  CU_ASSERT_EQUAL (le32 (b + 4), n - 8);
-  /* walk the chunks to "data": its size is what follows it */
-  gsize off = 12;
-  gboolean found = FALSE;
-  while (off + 8 <= n) {
-    const guint32 sz = le32 (b + off + 4);
-    if (!memcmp (b + off, "data", 4)) {
-      CU_ASSERT_EQUAL (sz, n - off - 8);
-      CU_ASSERT (sz >= 8000 - 44);
-      found = TRUE;
-      break;
-    }
-    off += 8 + sz + (sz & 1);
-  }
-  CU_ASSERT_TRUE (found);
+  const guint32 data = wav_data_size (b, n);
+  CU_ASSERT (data >= 8000 - 44 && data % 2 == 0);
+  if (data < 8000 - 44)
+    fprintf (stderr, "  drained.wav: %" G_GSIZE_FORMAT " bytes, data chunk %u\n", n, data);
 }
 
 /* ---- malformed requests ---- */
