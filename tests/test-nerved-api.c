@@ -786,6 +786,91 @@ test_reload (void)
   stop_daemon (p);
 }
 
+/* ---- config file, limits, launch lines, chunked bodies ---- */
+
+/* Sends raw bytes on a fresh connection and returns what comes back until the server closes
+ * (or 10 s pass). */
+static char *
+raw_http (NervedProc *p, const char *request, gsize len)
+{
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_socket_client_set_timeout (sc, 10);
+  g_autoptr (GSocketConnection) c = g_socket_client_connect_to_host (sc, "127.0.0.1", (guint16) p->port, NULL, NULL);
+  if (!c)
+    return g_strdup ("");
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (c));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (c));
+  g_output_stream_write_all (out, request, len, NULL, NULL, NULL);
+  GString *s = g_string_new (NULL);
+  char b[4096];
+  gssize n;
+  while ((n = g_input_stream_read (in, b, sizeof b, NULL, NULL)) > 0) {
+    g_string_append_len (s, b, n);
+    if (strstr (s->str, "\r\n\r\n") && strstr (s->str, "}\n"))
+      break;   /* the JSON answer is complete */
+  }
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_limits (void)
+{
+  setup_dirs ();
+  g_autofree char *tdir = nerve_test_path ("tests/fixtures/templates");
+  g_autofree char *conf = g_build_filename (tmp_root, "nerved.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[nerved]\nlisten = 127.0.0.1:1\ntemplates = %s\n"
+      "max-pipelines = 2\nmax-sse-clients = 1\nmax-body-bytes = 256\nallow-launch = true\n", tdir);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (conf, text, -1, NULL));
+  const char *extra[] = { "--config", conf, "--listen", "127.0.0.1:0", NULL };   /* the option wins */
+  NervedProc *p = start_daemon (extra);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  CU_ASSERT_NOT_EQUAL (p->port, 1);
+
+  g_autofree char *l1 = create (p, "{\"launch\": \"audiotestsrc is-live=true ! fakesink sync=true\", \"id\": \"free\"}");
+  CU_ASSERT_STRING_EQUAL (l1, "free");
+  g_autoptr (NervedReply) bad = post (p, "/v1/pipelines", "{\"launch\": \"audiotestsrc ! ! fakesink\"}");
+  expect_error (bad, 422, "unprocessable", NULL);
+  g_autoptr (NervedReply) nel = post (p, "/v1/pipelines", "{\"launch\": \"nosuchelementfactory ! fakesink\"}");
+  expect_error (nel, 422, "unprocessable", "nosuchelementfactory");
+  g_autofree char *t2 = create (p, "{\"template\": \"tone\", \"start\": false}");
+  g_autoptr (NervedReply) third = post (p, "/v1/pipelines", "{\"template\": \"tone\"}");
+  expect_error (third, 429, "limit", "max-pipelines");
+
+  guint status = 0;
+  NervedSseReader *r = nerved_sse_open (p, "/v1/events", NULL, &status, NULL);
+  CU_ASSERT_PTR_NOT_NULL (r);
+  g_autofree char *body = NULL;
+  NervedSseReader *r2 = nerved_sse_open (p, "/v1/events", NULL, &status, &body);
+  CU_ASSERT_PTR_NULL (r2);
+  CU_ASSERT_EQUAL (status, 429);
+  CU_ASSERT (body && strstr (body, "max-sse-clients"));
+  if (r)
+    nerved_sse_close (r);
+
+  /* over the body limit: from Content-Length, and while reading a chunked body */
+  g_autofree char *pad = g_strnfill (300, ' ');
+  g_autofree char *big = g_strdup_printf ("{\"template\": \"tone\"%s}", pad);
+  g_autoptr (NervedReply) r413 = post (p, "/v1/pipelines", big);
+  expect_error (r413, 413, "too_large", "256");
+  GString *req = g_string_new ("POST /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                               "Content-Type: application/json\r\n\r\n");
+  for (int i = 0; i < 4; i++)
+    g_string_append_printf (req, "64\r\n%s\r\n", pad + 200);   /* 4 x 100 bytes */
+  g_string_append (req, "0\r\n\r\n");
+  g_autofree char *ans = raw_http (p, req->str, req->len);
+  g_string_free (req, TRUE);
+  CU_ASSERT (g_str_has_prefix (ans, "HTTP/1.1 413"));
+  CU_ASSERT (strstr (ans, "\"too_large\"") != NULL);
+  if (!g_str_has_prefix (ans, "HTTP/1.1 413"))
+    fprintf (stderr, "  chunked: %s\n", ans);
+  /* a small chunked body is fine */
+  const char *small = "POST /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                      "Connection: close\r\n\r\n5\r\n{\"id\"\r\n0\r\n\r\n";
+  g_autofree char *ans2 = raw_http (p, small, strlen (small));
+  CU_ASSERT (g_str_has_prefix (ans2, "HTTP/1.1 400"));   /* reached the JSON parser */
+  stop_daemon (p);
+}
+
 static void
 cleanup (void)
 {
@@ -806,4 +891,5 @@ NERVE_TEST_MAIN ("nerved-api",
     { "malformed requests", test_malformed },
     { "healthz and metrics", test_metrics },
     { "SIGHUP reload", test_reload },
+    { "config file, limits, launch lines, chunked bodies", test_limits },
     { "cleanup", cleanup })
