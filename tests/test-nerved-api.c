@@ -107,6 +107,7 @@ test_validation (void)
   CU_ASSERT_EQUAL (r9->status, 400);
 
   g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"dup\", \"start\": false}");
+  CU_ASSERT_PTR_NOT_NULL (id);
   g_autoptr (NervedReply) r10 = api_post (p, "/v1/pipelines", "{\"template\": \"tone\", \"id\": \"dup\"}");
   api_expect_error (r10, 409, "conflict", "dup");
 
@@ -202,6 +203,7 @@ test_restart (void)
   NervedProc *p = api_start (NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *good = api_create (p, "{\"template\": \"tone\", \"id\": \"neighbour\"}");
+  CU_ASSERT_PTR_NOT_NULL (good);
   g_autofree char *bad = api_create (p, "{\"template\": \"failing\", \"id\": \"flaky\", \"params\": {\"after\": 2}}");
   CU_ASSERT_PTR_NOT_NULL_FATAL (bad);
   const gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -264,6 +266,7 @@ test_events (void)
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *id = api_create (p,
       "{\"template\": \"tone\", \"id\": \"ev\", \"start\": false, \"params\": {\"interval\": 20000000, \"label\": \"lvl\"}}");
+  CU_ASSERT_PTR_NOT_NULL (id);
   guint status = 0;
   NervedSseReader *r = nerved_sse_open (p, "/v1/pipelines/ev/events?after=0", NULL, &status, NULL);
   CU_ASSERT_EQUAL (status, 200);
@@ -395,7 +398,9 @@ test_metrics (void)
   NervedProc *p = api_start (NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"m1\"}");
+  CU_ASSERT_PTR_NOT_NULL (id);
   g_autofree char *id2 = api_create (p, "{\"template\": \"tone\", \"id\": \"m2\", \"start\": false}");
+  CU_ASSERT_PTR_NOT_NULL (id2);
   CU_ASSERT_TRUE (api_wait_state (p, "m1", "playing"));
   g_autoptr (NervedReply) h = api_get (p, "/healthz");
   CU_ASSERT_EQUAL (nerved_reply_int (h, "pipelines", -1), 2);
@@ -467,6 +472,7 @@ test_limits (void)
   g_autoptr (NervedReply) nel = api_post (p, "/v1/pipelines", "{\"launch\": \"nosuchelementfactory ! fakesink\"}");
   api_expect_error (nel, 422, "unprocessable", "nosuchelementfactory");
   g_autofree char *t2 = api_create (p, "{\"template\": \"tone\", \"start\": false}");
+  CU_ASSERT_PTR_NOT_NULL (t2);
   g_autoptr (NervedReply) third = api_post (p, "/v1/pipelines", "{\"template\": \"tone\"}");
   api_expect_error (third, 429, "limit", "max-pipelines");
 

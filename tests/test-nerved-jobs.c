@@ -134,7 +134,9 @@ test_drain (void)
   g_autofree char *wav = g_build_filename (api_data_dir (), "drained.wav", NULL);
   g_unlink (wav);
   g_autofree char *id = api_create (p, "{\"template\": \"record\", \"id\": \"rec\", \"params\": {\"output\": \"drained.wav\"}}");
+  CU_ASSERT_PTR_NOT_NULL (id);
   g_autofree char *id2 = api_create (p, "{\"template\": \"tone\", \"id\": \"other\"}");
+  CU_ASSERT_PTR_NOT_NULL (id2);
   CU_ASSERT_TRUE (api_wait_state (p, "rec", "playing"));
   const gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
   GStatBuf sb = { 0 };
@@ -181,6 +183,7 @@ test_reload (void)
   NervedProc *p = api_start_with (tdir, NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"keep\"}");
+  CU_ASSERT_PTR_NOT_NULL (id);
   CU_ASSERT_TRUE (api_wait_state (p, "keep", "playing"));
   g_autoptr (NervedReply) t0 = api_get (p, "/v1/templates/failing");
   CU_ASSERT_EQUAL (t0->status, 404);
