@@ -458,7 +458,7 @@ test_limits (void)
   g_autofree char *tdir = nerve_test_path ("tests/fixtures/templates");
   g_autofree char *conf = g_build_filename (api_tmp_root, "nerved.conf", NULL);
   g_autofree char *text = g_strdup_printf ("[nerved]\nlisten = 127.0.0.1:1\ntemplates = %s\n"
-      "max-pipelines = 2\nmax-sse-clients = 1\nmax-body-bytes = 256\nallow-launch = true\n", tdir);
+      "max-pipelines = 2\nmax-sse-clients = 1\nmax-body-bytes = 256\nallow-launch = true\nevent-buffer = 16\n", tdir);
   CU_ASSERT_TRUE_FATAL (g_file_set_contents (conf, text, -1, NULL));
   const char *extra[] = { "--config", conf, "--listen", "127.0.0.1:0", NULL };   /* the option wins */
   NervedProc *p = api_start (extra);
@@ -471,7 +471,7 @@ test_limits (void)
   api_expect_error (bad, 422, "unprocessable", NULL);
   g_autoptr (NervedReply) nel = api_post (p, "/v1/pipelines", "{\"launch\": \"nosuchelementfactory ! fakesink\"}");
   api_expect_error (nel, 422, "unprocessable", "nosuchelementfactory");
-  g_autofree char *t2 = api_create (p, "{\"template\": \"tone\", \"start\": false}");
+  g_autofree char *t2 = api_create (p, "{\"template\": \"tone\", \"id\": \"busy\", \"params\": {\"interval\": 10000000}}");
   CU_ASSERT_PTR_NOT_NULL (t2);
   g_autoptr (NervedReply) third = api_post (p, "/v1/pipelines", "{\"template\": \"tone\"}");
   api_expect_error (third, 429, "limit", "max-pipelines");
@@ -486,6 +486,24 @@ test_limits (void)
   CU_ASSERT (body && strstr (body, "max-sse-clients"));
   if (r)
     nerved_sse_close (r);
+
+  /* a resume point that fell out of the 16-event buffer: "missed" first, then no gap */
+  const gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (api_status_int (p, "busy", "events") < 40 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  r = nerved_sse_open (p, "/v1/pipelines/busy/events?after=2", NULL, &status, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r);
+  g_autoptr (NervedSseEvent) missed = nerved_sse_next (r, WAIT_MS);
+  g_autoptr (NervedSseEvent) next = nerved_sse_next (r, WAIT_MS);
+  CU_ASSERT_FATAL (missed && next);
+  CU_ASSERT_STRING_EQUAL (missed->event, "missed");
+  CU_ASSERT_FALSE (missed->has_id);
+  g_autoptr (JsonNode) mn = json_from_string (missed->data, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (mn);
+  const gint64 lost = json_object_get_int_member (json_node_get_object (mn), "missed");
+  CU_ASSERT (lost >= 40 - 16 - 2);
+  CU_ASSERT_EQUAL (next->id, (guint64) (2 + lost + 1));
+  nerved_sse_close (r);
 
   /* over the body limit: from Content-Length, and while reading a chunked body */
   g_autofree char *pad = g_strnfill (300, ' ');
