@@ -661,7 +661,7 @@ nerved_template_to_json (const NervedTemplate *t)
     JsonNode *def = NULL;
     if (p->default_value) {
       g_autoptr (JsonNode) v = json_node_init_string (json_node_alloc (), p->default_value);
-      g_autofree char *r = nerved_param_render (p, v, NULL, TRUE, FALSE, &def, NULL);
+      g_free (nerved_param_render (p, v, NULL, TRUE, FALSE, &def, NULL));
     }
     json_object_set_member (po, "default", def ? def : json_node_new (JSON_NODE_NULL));
     if (p->type == NERVED_PARAM_INT || p->type == NERVED_PARAM_FLOAT) {
