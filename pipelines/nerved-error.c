@@ -1,4 +1,4 @@
-/* nerved: the error domain and its HTTP mapping (see nerved-error.h). */
+/* nerved: the error domain and its HTTP mapping (nerved-error.h). */
 #include "nerved-error.h"
 
 G_DEFINE_QUARK (nerved-error-quark, nerved_error)
@@ -17,6 +17,7 @@ static const struct {
   [NERVED_ERROR_UNPROCESSABLE] = { 422, "unprocessable" },
   [NERVED_ERROR_LIMIT] = { 429, "limit" },
   [NERVED_ERROR_INTERNAL] = { 500, "internal" },
+  /* start-up errors never reach a client; should one slip through it is the daemon's fault */
   [NERVED_ERROR_CONFIG] = { 500, "config" },
 };
 
