@@ -9,16 +9,16 @@
  * line holds exactly as many `!` links outside quotes and line breaks as its template and
  * two quotes around each quoted value, so no value added syntax.
  *
- * GStreamer starts without plugins (every factory counts as missing): the target checks
+ * GStreamer is not started (a stub says which element factories exist): the target checks
  * parsing and rendering, not pipelines. */
 #include <glib/gstdio.h>
-#include <gst/gst.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerved-error.h"
+#include "nerved-params.h"
 #include "nerved-request.h"
 #include "nerved-template.h"
 
@@ -41,13 +41,19 @@ static const char fixed_text[] =
   "[param u]\ntype = uri\nschemes = udp;file\ndefault = udp://127.0.0.1:5000\n"
   "[param s]\ntype = string\ndefault = hello\n";
 
+/* Element factories: names starting with 'x' are "not installed". */
+static gboolean
+stub_factory_exists (const char *name)
+{
+  return name[0] != 'x';
+}
+
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", TRUE);
-  g_setenv ("GST_PLUGIN_PATH_1_0", "", TRUE);
-  g_setenv ("GST_REGISTRY_FORK", "no", TRUE);
-  gst_init (NULL, NULL);
+  /* no GStreamer: it makes thousands of GLib quarks, and GLib drops its first quark block
+   * when the table grows (on purpose), which LeakSanitizer would blame on an input */
+  nerved_factory_exists = stub_factory_exists;
   g_autofree char *tmp = g_dir_make_tmp ("nerved-fuzz-XXXXXX", NULL);
   root = realpath (tmp, NULL);
   g_autofree char *in = g_build_filename (root, "in.txt", NULL);
