@@ -100,7 +100,8 @@ job_json (Job *job, gboolean results)
     json_object_set_null_member (o, "output");
   }
   const gint64 end = job->t_end ? job->t_end : g_get_monotonic_time ();
-  json_object_set_double_member (o, "duration_s", job->t_start ? (double) (end - job->t_start) / G_USEC_PER_SEC : 0.0);
+  json_object_set_double_member (o, "duration_s",
+      job->t_start ? nerved_json_seconds ((double) (end - job->t_start) / G_USEC_PER_SEC) : 0.0);
   return o;
 }
 
