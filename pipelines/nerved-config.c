@@ -32,6 +32,8 @@ static const struct {
   { "backoff-initial-ms", K_UINT, offsetof (NervedConfig, backoff_initial_ms) },
   { "backoff-max-ms", K_UINT, offsetof (NervedConfig, backoff_max_ms) },
   { "max-restarts", K_UINT, offsetof (NervedConfig, max_restarts) },
+  { "job-timeout", K_UINT, offsetof (NervedConfig, job_timeout_s) },
+  { "job-max-results", K_UINT, offsetof (NervedConfig, job_max_results) },
 };
 
 void
@@ -59,6 +61,8 @@ nerved_config_init (NervedConfig *c)
   c->backoff_initial_ms = 500;
   c->backoff_max_ms = 30000;
   c->max_restarts = 0;
+  c->job_timeout_s = 600;
+  c->job_max_results = 100000;
 }
 
 void
@@ -201,6 +205,7 @@ nerved_config_load (NervedConfig *c, const char *path, GError **error)
     { "max-pipelines", c->max_pipelines }, { "max-jobs", c->max_jobs }, { "event-buffer", c->event_buffer },
     { "max-body-bytes", c->max_body_bytes }, { "max-upload-bytes", c->max_upload_bytes },
     { "max-header-bytes", c->max_header_bytes }, { "backoff-initial-ms", c->backoff_initial_ms },
+    { "job-timeout", c->job_timeout_s }, { "job-max-results", c->job_max_results },
   };
   for (guint i = 0; i < G_N_ELEMENTS (positive); i++)
     if (positive[i].v == 0)

@@ -47,6 +47,10 @@ config_copy (NervedConfig *dst, const NervedConfig *src)
     dst->stop_timeout_ms = 5000;
   if (!dst->drain_timeout_ms)
     dst->drain_timeout_ms = 10000;
+  if (!dst->job_timeout_s)
+    dst->job_timeout_s = 600;
+  if (!dst->job_max_results)
+    dst->job_max_results = 100000;
 }
 
 /* "host:port", "[v6]:port" or ":port"; the host must be an IP address or "localhost". */

@@ -24,6 +24,8 @@ typedef struct {
   guint stop_timeout_ms;      /* default 5000 */
   guint drain_timeout_ms;     /* SIGTERM: wait for all pipelines; default 10000 */
   guint backoff_initial_ms, backoff_max_ms, max_restarts;  /* restart defaults */
+  guint job_timeout_s;        /* a job running longer fails (its pipeline torn down); default 600 */
+  guint job_max_results;      /* results kept per job, the rest dropped ("truncated"); default 100000 */
 } NervedConfig;
 
 void nerved_config_init (NervedConfig *c);          /* defaults */

@@ -47,6 +47,12 @@ nerved_event_unref (NervedEvent *ev)
   g_free ((Event *) ev);
 }
 
+double
+nerved_json_seconds (double s)
+{
+  return (double) (gint64) (s * 1024.0 + 0.5) / 1024.0;
+}
+
 char *
 nerved_time_format (gint64 time_us)
 {

@@ -61,5 +61,8 @@ JsonObject *nerved_structure_to_json (const GstStructure *s);
 JsonNode *nerved_value_to_json (const GValue *v);
 /* RFC 3339 UTC with microseconds: "2026-11-27T07:40:00.123456Z". */
 char *nerved_time_format (gint64 time_us);
+/* Seconds for JSON answers (uptimes, durations), rounded to 1/1024 s: exact in binary, so
+ * JSON shows 4.6103515625, not 4.6109999999999998. */
+double nerved_json_seconds (double s);
 
 G_END_DECLS

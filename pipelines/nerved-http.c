@@ -36,12 +36,6 @@ nerved_json_to_string (JsonNode *node)
   return json_generator_to_data (gen, NULL);
 }
 
-double
-nerved_json_seconds (double s)
-{
-  return (double) (gint64) (s * 1024.0 + 0.5) / 1024.0;
-}
-
 void
 nerved_http_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {

@@ -25,6 +25,8 @@ typedef struct {
   gsize uploaded;
   NervedPipeline *p;
   guint sub, finish_idle;
+  guint timeout;                /* job-timeout source while running */
+  gboolean truncated;           /* results stopped at job-max-results */
   JobState outcome;             /* what finish_idle will set */
   JsonArray *results;
   JsonObject *error;            /* NULL or {"message", ...} */
@@ -89,6 +91,7 @@ job_json (Job *job, gboolean results)
     json_object_set_array_member (o, "results", json_array_ref (job->results));
   else
     json_object_set_int_member (o, "results", json_array_get_length (job->results));
+  json_object_set_boolean_member (o, "truncated", job->truncated);
   if (job->error)
     json_object_set_object_member (o, "error", json_object_ref (job->error));
   else
@@ -136,6 +139,10 @@ job_settle (Job *job, JobState outcome)
     g_source_remove (job->finish_idle);
     job->finish_idle = 0;
   }
+  if (job->timeout) {
+    g_source_remove (job->timeout);
+    job->timeout = 0;
+  }
   if (job->p) {
     nerved_event_log_unsubscribe (nerved_pipeline_events (job->p), job->sub);
     nerved_pipeline_free (job->p);
@@ -181,6 +188,16 @@ job_event (NervedEvent *ev, gpointer user_data)
   if (job->finish_idle)
     return;
   if (!strcmp (ev->type, "message")) {
+    const guint max = job->jobs->d->cfg.job_max_results;
+    if (json_array_get_length (job->results) >= max) {
+      if (!job->truncated) {
+        char n[16];
+        g_snprintf (n, sizeof n, "%u", max);
+        nerved_log (G_LOG_LEVEL_WARNING, "job results truncated", "id", job->id, "job-max-results", n, NULL);
+      }
+      job->truncated = TRUE;
+      return;
+    }
     JsonNode *n = json_from_string (ev->data, NULL);
     if (n)
       json_array_add_element (job->results, n);
@@ -238,6 +255,20 @@ job_cancel (Job *job, const char *why)
 {
   job_set_error (job, why);
   job_settle (job, JOB_FAILED);
+}
+
+/* job-timeout: the job fails and its pipeline goes to NULL at once. */
+static gboolean
+job_timeout (gpointer data)
+{
+  Job *job = data;
+  job->timeout = 0;
+  if (job->finish_idle)   /* it has just ended by itself */
+    return G_SOURCE_REMOVE;
+  const guint s = job->jobs->d->cfg.job_timeout_s;
+  g_autofree char *m = g_strdup_printf ("the job ran longer than job-timeout (%u s) and was stopped", s);
+  job_cancel (job, m);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -453,6 +484,8 @@ nerved_jobs_submit (NervedJobs *j, SoupServerMessage *msg, GHashTable *query)
   }
   g_hash_table_insert (j->jobs, job->id, job);
   j->d->metrics.jobs_created++;
+  job->timeout = g_timeout_add_full (G_PRIORITY_DEFAULT,
+      (guint) MIN ((guint64) j->d->cfg.job_timeout_s * 1000, G_MAXUINT), job_timeout, job, NULL);
   char sz[32];
   g_snprintf (sz, sizeof sz, "%" G_GSIZE_FORMAT, job->uploaded);
   nerved_log (G_LOG_LEVEL_INFO, "job started", "id", job->id, "template", job->template_name, "bytes", sz, NULL);

@@ -814,7 +814,7 @@ nerved_pipeline_status (NervedPipeline *p)
   else
     json_object_set_null_member (o, "position_ns");
   double uptime = p->started_us ? (double) (g_get_monotonic_time () - p->started_us) / G_USEC_PER_SEC : 0.0;
-  json_object_set_double_member (o, "uptime_s", uptime);
+  json_object_set_double_member (o, "uptime_s", nerved_json_seconds (uptime));
   json_object_set_int_member (o, "restarts", p->restarts);
   json_object_set_int_member (o, "errors", p->errors);
   if (p->last_error.message) {

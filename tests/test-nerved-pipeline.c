@@ -285,6 +285,10 @@ test_lifecycle (void)
   CU_ASSERT_FALSE_FATAL (json_object_get_null_member (st, "position_ns"));
   CU_ASSERT_TRUE (json_object_get_int_member (st, "position_ns") > 0);
   CU_ASSERT_TRUE (json_object_get_double_member (st, "uptime_s") > 0.05);
+  /* rounded like the daemon's other seconds (1/1024 s: exact in binary) */
+  const double up = json_object_get_double_member (st, "uptime_s");
+  CU_ASSERT_EQUAL (up * 1024.0, (double) (gint64) (up * 1024.0));
+  CU_ASSERT_EQUAL (nerved_json_seconds (4.611), 4722.0 / 1024.0);
   CU_ASSERT_TRUE (json_object_get_int_member (st, "buffers") > 0);
   CU_ASSERT_TRUE (json_object_get_null_member (st, "last_error"));
   CU_ASSERT_EQUAL (json_object_get_int_member (st, "events"), (gint64) nerved_event_log_last_seq (log));
