@@ -291,13 +291,15 @@ test_config (void)
   CU_ASSERT_TRUE (c.max_body_bytes == 1048576 && c.max_upload_bytes == 268435456 && c.max_header_bytes == 16384);
   CU_ASSERT_TRUE (c.event_buffer == 1024 && c.stop_timeout_ms == 5000 && c.drain_timeout_ms == 10000);
   CU_ASSERT_TRUE (c.backoff_initial_ms == 500 && c.backoff_max_ms == 30000 && c.max_restarts == 0);
+  CU_ASSERT_TRUE (c.job_timeout_s == 600 && c.job_max_results == 100000);
 
   g_autofree char *path = config_file ("# nerved\n[nerved]\nlisten = 0.0.0.0:9000\ntemplates = /a;/b;\n"
                                        "data-roots = /srv/audio\ntoken-file = /etc/nerved/tokens\nspool-dir = /var/spool/n\n"
                                        "allow-launch = true\nmax-pipelines = 8\nmax-sse-clients = 3\nmax-jobs = 2\n"
                                        "max-body-bytes = 64K\nmax-upload-bytes = 1G\nmax-header-bytes = 8192\n"
                                        "event-buffer = 16\nstop-timeout-ms = 100\ndrain-timeout-ms = 200\n"
-                                       "backoff-initial-ms = 10\nbackoff-max-ms = 20\nmax-restarts = 5\n");
+                                       "backoff-initial-ms = 10\nbackoff-max-ms = 20\nmax-restarts = 5\n"
+                                       "job-timeout = 30\njob-max-results = 7\n");
   g_autoptr (GError) e = NULL;
   CU_ASSERT_TRUE_FATAL (nerved_config_load (&c, path, &e));
   CU_ASSERT_STRING_EQUAL (c.listen, "0.0.0.0:9000");
@@ -311,6 +313,7 @@ test_config (void)
   CU_ASSERT_TRUE (c.max_body_bytes == 65536 && c.max_upload_bytes == 1073741824 && c.max_header_bytes == 8192);
   CU_ASSERT_TRUE (c.event_buffer == 16 && c.stop_timeout_ms == 100 && c.drain_timeout_ms == 200);
   CU_ASSERT_TRUE (c.backoff_initial_ms == 10 && c.backoff_max_ms == 20 && c.max_restarts == 5);
+  CU_ASSERT_TRUE (c.job_timeout_s == 30 && c.job_max_results == 7);
   nerved_config_clear (&c);
   nerved_config_clear (&c);
 
