@@ -1,6 +1,7 @@
 /* The shipped templates (pipelines/templates) with the shipped models (models/, found through
  * NERVE_MODEL_PATH in the daemon's environment) through the real nerved: denoise-file and
- * sentiment-file as jobs (results, output, quality), denoise-rtp live on loopback UDP with a
+ * sentiment-file as jobs (results, output, quality), denoise-file as a pipeline on files in
+ * the data root, denoise-rtp live on loopback UDP with a
  * sender and a receiver in this process (audio back, counters, gap-free event stream, stop). */
 #include <math.h>
 #include <string.h>
@@ -159,6 +160,44 @@ test_denoise_job (void)
   printf ("  denoise-file job: SI-SDR %.2f dB -> %.2f dB (%+.2f)\n", in, got, got - in);
   CU_ASSERT (got > in + 1.0);
   g_unlink (wav);
+}
+
+/* ---- denoise-file as a pipeline on files in the data root ---- */
+
+static void
+test_denoise_pipeline (void)
+{
+  NervedProc *p = the_daemon ();
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  /* a copy in the data root (a symlink out of it would be refused as an escape) */
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  CU_ASSERT_TRUE_FATAL (g_file_get_contents (noisy_fixture, &data, &len, NULL));
+  g_autofree char *in = g_build_filename (api_data_dir (), "noisy.flac", NULL);
+  g_autofree char *out = g_build_filename (api_data_dir (), "enhanced.wav", NULL);
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (in, data, (gssize) len, NULL));
+  g_autoptr (NervedReply) bad = api_post (p, "/v1/pipelines",
+      "{\"template\": \"denoise-file\", \"params\": {\"input\": \"../noisy.flac\", \"output\": \"x.wav\"}}");
+  api_expect_error (bad, 400, "bad_param", "input");
+  g_autofree char *id = api_create (p, "{\"template\": \"denoise-file\", \"id\": \"file\", \"params\": "
+      "{\"input\": \"noisy.flac\", \"output\": \"enhanced.wav\", \"attenuation-limit\": 30, \"mix\": 0.9}}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (id);
+  CU_ASSERT_TRUE (api_wait_state (p, "file", "finished"));
+  g_autoptr (NervedReply) st = api_get (p, "/v1/pipelines/file");
+  CU_ASSERT (nerved_reply_int (st, "buffers", 0) > 0 && nerved_reply_int (st, "bytes", 0) > 0);
+  CU_ASSERT_TRUE (json_object_get_null_member (nerved_reply_object (st), "last_error"));
+  g_autofree guchar *wav = NULL;
+  gsize n = 0;
+  CU_ASSERT_TRUE_FATAL (g_file_get_contents (out, (char **) &wav, &n, NULL));
+  const guint32 bytes = api_wav_data_size (wav, n);
+  CU_ASSERT_FATAL (bytes > 0);
+  g_autoptr (GError) err = NULL;
+  gsize n_in = 0;
+  g_autofree float *noisy = nerve_audio_read_at (noisy_fixture, 16000, &n_in, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (noisy);
+  CU_ASSERT (fabs ((double) bytes / 2.0 / api_le32 (wav + 24) - (double) n_in / 16000.0) <= 0.002);
+  g_autoptr (NervedReply) del = nerved_request (p, "DELETE", "/v1/pipelines/file", NULL, NULL, 0, NULL);
+  CU_ASSERT_EQUAL (del->status, 200);
 }
 
 /* ---- sentiment-file as a job ---- */
@@ -458,6 +497,7 @@ main (int argc, char **argv)
   clean_fixture = nerve_test_path ("tests/fixtures/denoise-clean.flac");
   static const TestCase tests[] = {
     { "denoise-file job: nervedenoise results, a WAV as long as the input and cleaner", test_denoise_job },
+    { "denoise-file pipeline: files in the data root, traversal refused", test_denoise_pipeline },
     { "sentiment-file job: nervesentiment results with the expected labels, in order", test_sentiment_job },
     { "denoise-rtp live: audio back, counters grow, gap-free events, stop", test_denoise_rtp },
     { "cleanup", test_cleanup },
