@@ -1,8 +1,8 @@
 /* The shipped templates (pipelines/templates) with the shipped models (models/, found through
  * NERVE_MODEL_PATH in the daemon's environment) through the real nerved: denoise-file and
  * sentiment-file as jobs (results, output, quality), denoise-file as a pipeline on files in
- * the data root, denoise-rtp live on loopback UDP with a
- * sender and a receiver in this process (audio back, counters, gap-free event stream, stop). */
+ * the data root, and denoise-rtp live on loopback UDP with a sender and a receiver in this
+ * process (audio back, counters, gap-free event stream, stop). */
 #include <math.h>
 #include <string.h>
 #include <gio/gio.h>
