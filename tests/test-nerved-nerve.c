@@ -79,12 +79,12 @@ test_denoise_job (void)
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (noisy_fixture, &data, &len, NULL));
   g_autoptr (NervedReply) r = nerved_request (p, "POST", "/v1/jobs?template=denoise-file&wait=1", "audio/flac", data,
       len, NULL);
-  CU_ASSERT_EQUAL (r->status, 200);
-  CU_ASSERT_STRING_EQUAL (nerved_reply_string (r, "state"), "done");
   if (r->status != 200 || g_strcmp0 (nerved_reply_string (r, "state"), "done")) {
     g_autofree char *log = nerved_proc_log (p);
     fprintf (stderr, "  denoise job: %u %s\n  log:\n%s\n", r->status, r->text, log);
   }
+  CU_ASSERT_EQUAL_FATAL (r->status, 200);
+  CU_ASSERT_FATAL (!g_strcmp0 (nerved_reply_string (r, "state"), "done"));
   JsonObject *o = nerved_reply_object (r);
   CU_ASSERT_PTR_NOT_NULL_FATAL (o);
   CU_ASSERT_TRUE (json_object_get_null_member (o, "error"));
@@ -225,10 +225,10 @@ test_sentiment_job (void)
   CU_ASSERT_FATAL (lines->len >= 4);
   g_autoptr (NervedReply) r = nerved_request (p, "POST", "/v1/jobs?template=sentiment-file&wait=1",
       "text/plain; charset=utf-8", text->str, text->len, NULL);
-  CU_ASSERT_EQUAL (r->status, 200);
-  CU_ASSERT_STRING_EQUAL (nerved_reply_string (r, "state"), "done");
   if (r->status != 200 || g_strcmp0 (nerved_reply_string (r, "state"), "done"))
     fprintf (stderr, "  sentiment job: %u %s\n", r->status, r->text);
+  CU_ASSERT_EQUAL_FATAL (r->status, 200);
+  CU_ASSERT_FATAL (!g_strcmp0 (nerved_reply_string (r, "state"), "done"));
   JsonObject *o = nerved_reply_object (r);
   CU_ASSERT_PTR_NOT_NULL_FATAL (o);
   JsonArray *results = json_object_get_array_member (o, "results");
