@@ -236,6 +236,14 @@ int_positive (gpointer data)
   return *(int *) data > 0;
 }
 
+/* the pipeline has passed more than 10 buffers to its sinks */
+static gboolean
+buffers_over_10 (gpointer data)
+{
+  g_autoptr (JsonObject) st = nerved_pipeline_status (data);
+  return json_object_get_int_member (st, "buffers") > 10;
+}
+
 static void
 count_event (NervedEvent *ev, gpointer data)
 {
@@ -277,7 +285,7 @@ test_lifecycle (void)
   CU_ASSERT_FALSE (nerved_pipeline_start (p, &error)); /* already playing */
   CU_ASSERT_TRUE (g_error_matches (error, NERVED_ERROR, NERVED_ERROR_CONFLICT));
   g_clear_error (&error);
-  run_for (100);
+  CU_ASSERT_TRUE (wait_for (buffers_over_10, p, 5000));   /* not a fixed time: loaded CI */
   g_autoptr (JsonObject) st = nerved_pipeline_status (p);
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (st, "state"), "playing");
   CU_ASSERT_STRING_EQUAL (json_object_get_string_member (st, "id"), "life");
