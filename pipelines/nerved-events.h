@@ -52,5 +52,14 @@ guint64 nerved_event_log_total (NervedEventLog *log);   /* appended since creati
  * lists, nested structures; anything else as its serialised string. The structure's name
  * goes into "name". */
 JsonObject *nerved_structure_to_json (const GstStructure *s);
+/* One field value the same way: ints of every width and uint64 as numbers (G_MAXUINT64,
+ * i.e. GST_CLOCK_TIME_NONE, as null; others above G_MAXINT64 as doubles), doubles
+ * (non-finite: null), bools, strings (invalid UTF-8 made valid), GstValueList/
+ * GstValueArray/GValueArray/GArray-of-GValue as arrays, GstStructure as objects (a field
+ * called "name" gives way to the structure's name), enums and flags as their nicks (flags
+ * joined with '+'), caps as their string, anything else gst_value_serialize()d. */
+JsonNode *nerved_value_to_json (const GValue *v);
+/* RFC 3339 UTC with microseconds: "2026-11-27T07:40:00.123456Z". */
+char *nerved_time_format (gint64 time_us);
 
 G_END_DECLS
