@@ -179,13 +179,14 @@ wait_playing (SoupSession *s, const char *id)
   while (g_get_monotonic_time () < deadline) {
     g_autoptr(GBytes) body = NULL;
     g_autoptr(JsonParser) p = json_parser_new ();
-    gsize len = 0;
-    if (http (s, "GET", path, NULL, NULL, &body) == 200
-        && json_parser_load_from_data (p, g_bytes_get_data (body, &len), (gssize) len, NULL)
-        && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))
-        && g_strcmp0 (json_object_get_string_member_with_default (
-               json_node_get_object (json_parser_get_root (p)), "state", ""), "playing") == 0)
-      return TRUE;
+    if (http (s, "GET", path, NULL, NULL, &body) == 200) {
+      gsize len = 0;
+      const char *data = g_bytes_get_data (body, &len);
+      JsonNode *root = json_parser_load_from_data (p, data, (gssize) len, NULL) ? json_parser_get_root (p) : NULL;
+      if (root && JSON_NODE_HOLDS_OBJECT (root)
+          && g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root), "state", ""), "playing") == 0)
+        return TRUE;
+    }
     g_usleep (50 * 1000);
   }
   fail ("pipeline %s did not reach playing within 20 s", id);
