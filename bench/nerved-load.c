@@ -38,7 +38,7 @@ typedef struct {
   double rss_bound_pct, rss_bound_mb;
 } Options;
 
-static Options opt = { NULL, 60, 20, 100, 10000, 4, 100, 128, 10, 8 };
+static Options opt = { NULL, 60, 20, 100, 10000, 4, 100, 128, 5, 4 };
 static char *base_url;                /* http://127.0.0.1:PORT */
 static gint failures;                 /* atomic */
 
@@ -511,8 +511,8 @@ parse_options (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "request threads (4)", "N" },
     { "interval-ms", 0, 0, G_OPTION_ARG_INT, &interval, "level message interval per pipeline (100)", "MS" },
     { "event-buffer", 0, 0, G_OPTION_ARG_INT, &buffer, "the daemon's event-buffer (128)", "N" },
-    { "rss-bound-pct", 0, 0, G_OPTION_ARG_DOUBLE, &opt.rss_bound_pct, "allowed RSS growth, percent (10)", "P" },
-    { "rss-bound-mb", 0, 0, G_OPTION_ARG_DOUBLE, &opt.rss_bound_mb, "plus this many MB (8)", "M" },
+    { "rss-bound-pct", 0, 0, G_OPTION_ARG_DOUBLE, &opt.rss_bound_pct, "allowed RSS growth, percent (5)", "P" },
+    { "rss-bound-mb", 0, 0, G_OPTION_ARG_DOUBLE, &opt.rss_bound_mb, "plus this many MB (4)", "M" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- load test of nerved (loopback only)");
