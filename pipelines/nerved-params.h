@@ -20,6 +20,11 @@ char *nerved_param_render (const NervedParam *p, JsonNode *value, const char *co
 const char *nerved_param_type_name (NervedParamType t);
 gboolean nerved_param_type_parse (const char *s, NervedParamType *out);
 
+/* How templates decide whether an element factory is installed (default NULL:
+ * gst_element_factory_find, initializing GStreamer when needed). The fuzz target sets a
+ * stub so that it never starts GStreamer. Not thread-safe: set it before loading. */
+extern gboolean (*nerved_factory_exists) (const char *name);
+
 /* Whole-value match of a pattern (the regex must match all of s). */
 gboolean nerved_pattern_matches (GRegex *re, const char *s);
 

@@ -39,6 +39,7 @@ struct NervedPipeline {
   guint restarts, errors;
   guint attempt;              /* consecutive automatic restarts */
   guint restart_id, stop_id;  /* backoff timer, stop timeout */
+  gboolean eos_sent;          /* stop() sent EOS to this run's sources (maybe still sending) */
   GArray *dones;              /* Done, for stop() */
   gint64 started_us;          /* monotonic time of the current run's start, 0 when none */
   struct {
@@ -52,6 +53,7 @@ struct NervedPipeline {
 };
 
 static void handle_message (NervedPipeline *p, GstMessage *msg);
+static void flush_sources (GstElement *pipeline);
 
 /* ---- helpers ---- */
 
@@ -290,6 +292,13 @@ teardown (NervedPipeline *p)
   p->bus = NULL;
   p->started_us = 0;
   gst_bus_remove_watch (bus);
+  if (p->eos_sent) {
+    /* The EOS thread may be waiting (holding a source's state lock) for a streaming
+     * thread that something downstream holds: a sink waiting on the clock or for
+     * preroll, a full queue. Flushing lets them go, so the NULL below cannot deadlock. */
+    flush_sources (pl);
+    p->eos_sent = FALSE;
+  }
   gst_element_set_state (pl, GST_STATE_NULL);
   GstMessage *msg;
   while ((msg = gst_bus_pop (bus))) {
@@ -697,19 +706,20 @@ send_eos (GstElement *pipeline, gpointer data)
   for_each_element (pipeline, send_eos_to_source);
 }
 
+static void
+flush_sources (GstElement *pipeline)
+{
+  for_each_element (pipeline, flush_source);
+}
+
 static gboolean
 on_stop_timeout (gpointer data)
 {
   NervedPipeline *p = data;
   p->stop_id = 0;
   enter (p);
-  if (p->state == NERVED_PIPELINE_STOPPING) {
-    /* whatever holds EOS back (a sink waiting on the clock or for preroll, a full queue)
-     * lets go when flushed; the EOS still on its way then finds its source free too */
-    if (p->pipeline)
-      for_each_element (p->pipeline, flush_source);
+  if (p->state == NERVED_PIPELINE_STOPPING)
     finish_stop (p);
-  }
   leave (p);
   return G_SOURCE_REMOVE;
 }
@@ -733,6 +743,7 @@ nerved_pipeline_stop (NervedPipeline *p, NervedPipelineDoneFunc done, gpointer u
      * its stream lock until then */
     if (paused && !change_state (p, GST_STATE_PLAYING, NULL))
       break;
+    p->eos_sent = TRUE;
     gst_element_call_async (p->pipeline, send_eos, NULL, NULL);
     break;
   }

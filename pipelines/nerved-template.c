@@ -416,20 +416,29 @@ launch_factories (const char *launch)
   return (char **) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+gboolean (*nerved_factory_exists) (const char *name) = NULL;
+
+static gboolean
+factory_exists (const char *name)
+{
+  if (nerved_factory_exists)
+    return nerved_factory_exists (name);
+  if (!gst_is_initialized ())
+    gst_init (NULL, NULL);
+  GstElementFactory *f = gst_element_factory_find (name);
+  if (f)
+    gst_object_unref (f);
+  return f != NULL;
+}
+
 static char **
 find_missing (const char *launch)
 {
-  if (!gst_is_initialized ())
-    gst_init (NULL, NULL);
   g_auto (GStrv) names = launch_factories (launch);
   g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; names[i]; i++) {
-    GstElementFactory *f = gst_element_factory_find (names[i]);
-    if (f)
-      gst_object_unref (f);
-    else
+  for (guint i = 0; names[i]; i++)
+    if (!factory_exists (names[i]))
       g_ptr_array_add (missing, g_strdup (names[i]));
-  }
   if (missing->len == 0)
     return NULL;
   g_ptr_array_add (missing, NULL);
@@ -661,7 +670,7 @@ nerved_template_to_json (const NervedTemplate *t)
     JsonNode *def = NULL;
     if (p->default_value) {
       g_autoptr (JsonNode) v = json_node_init_string (json_node_alloc (), p->default_value);
-      g_autofree char *r = nerved_param_render (p, v, NULL, TRUE, FALSE, &def, NULL);
+      g_free (nerved_param_render (p, v, NULL, TRUE, FALSE, &def, NULL));
     }
     json_object_set_member (po, "default", def ? def : json_node_new (JSON_NODE_NULL));
     if (p->type == NERVED_PARAM_INT || p->type == NERVED_PARAM_FLOAT) {

@@ -357,8 +357,10 @@ test_structure_to_json (void)
   g_value_take_boxed (&v, ga);
   set_value (s, "garray", &v);
 
+  GstStructure *innermost = gst_structure_new ("innermost", "ok", G_TYPE_BOOLEAN, TRUE, NULL);
   GstStructure *inner = gst_structure_new ("inner", "depth", G_TYPE_INT, 2, "deeper", GST_TYPE_STRUCTURE,
-      gst_structure_new ("innermost", "ok", G_TYPE_BOOLEAN, TRUE, NULL), NULL);
+      innermost, NULL);
+  gst_structure_free (innermost);
   g_value_init (&v, GST_TYPE_STRUCTURE);
   gst_value_set_structure (&v, inner);
   gst_structure_free (inner);

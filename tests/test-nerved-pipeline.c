@@ -383,6 +383,20 @@ test_eos_finished (void)
   nerved_pipeline_free (p);
 }
 
+/* Every real sink counts (a tee feeding two), a bin around a sink does not count twice. */
+static void
+test_sink_counting (void)
+{
+  NervedPipeline *p = make ("tee", "audiotestsrc num-buffers=7 samplesperbuffer=100 ! " S16_MONO
+      " ! tee name=t ! queue ! fakesink t. ! queue ! ( fakesink )", NULL, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  CU_ASSERT_TRUE (nerved_pipeline_start (p, NULL));
+  CU_ASSERT_TRUE (wait_state (p, NERVED_PIPELINE_FINISHED, 5000));
+  CU_ASSERT_EQUAL (status_int (p, "buffers"), 14);
+  CU_ASSERT_EQUAL (status_int (p, "bytes"), 14 * 200);
+  nerved_pipeline_free (p);
+}
+
 /* The sink waits for a running time one hour away, so EOS (serialized behind the buffer
  * it holds) never reaches it: stop must give up after stop_timeout_ms. */
 static void
@@ -411,6 +425,18 @@ test_stop_timeout (void)
   run_for (50);
   CU_ASSERT_EQUAL (done, 1); /* once */
   nerved_pipeline_free (p);
+
+  /* deleted while stopping: no deadlock with the EOS still on its way, done once */
+  p = make ("stuck2", "audiotestsrc timestamp-offset=3600000000000 ! queue ! fakesink sync=true", &opt, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  CU_ASSERT_TRUE (nerved_pipeline_start (p, NULL));
+  CU_ASSERT_TRUE (wait_gst_state (p, "playing", 0, 5000));
+  done = 0;
+  nerved_pipeline_stop (p, count_done, &done);
+  run_for (50);
+  CU_ASSERT_EQUAL (done, 0);
+  nerved_pipeline_free (p);
+  CU_ASSERT_EQUAL (done, 1);
 
   /* the same pipeline without the offset drains well before the timeout */
   opt.stop_timeout_ms = 3000;
@@ -792,6 +818,7 @@ main (int argc, char **argv)
     { "state names and option defaults", test_state_names },
     { "created, playing, paused, playing, stopping, stopped, started again, deleted", test_lifecycle },
     { "EOS by itself: finished; exact buffers and bytes; status fields", test_eos_finished },
+    { "buffers and bytes of every real sink", test_sink_counting },
     { "stop gives up after stop_timeout_ms when EOS cannot arrive", test_stop_timeout },
     { "stop of a paused pipeline goes through EOS", test_stop_paused },
     { "element messages forwarded only when allowed", test_element_messages },

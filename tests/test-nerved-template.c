@@ -288,7 +288,6 @@ static void
 test_types (void)
 {
   g_autoptr (NervedTemplate) t = typed_template ();
-  g_autofree char *r = NULL;
 #define P(extra) "{\"p\": \"in.txt\"" extra "}"
   /* int */
   g_free (good_value (t, P (", \"i\": 5")));
@@ -454,7 +453,8 @@ test_paths (void)
   CU_ASSERT_STRING_EQUAL (g, secret);
 
   g_autoptr (NervedTemplate) t = typed_template ();
-  g_autofree char *rel_out = g_build_filename ("..", g_path_get_basename (outside), "secret", NULL);
+  g_autofree char *outside_name = g_path_get_basename (outside);
+  g_autofree char *rel_out = g_build_filename ("..", outside_name, "secret", NULL);
   const char *refused[][2] = {
     { "{\"p\": \"../x\"}", "'..' is not allowed" },
     { "{\"p\": \"sub/../in.txt\"}", "'..'" },
