@@ -77,6 +77,8 @@ NervedHeld *nerved_held_new (SoupServerMessage *msg);
 SoupServerMessage *nerved_held_msg (NervedHeld *h);   /* NULL once the client has gone */
 void nerved_held_release (NervedHeld *h);             /* unpauses (answer set before); frees */
 char *nerved_json_to_string (JsonNode *node);
+/* Seconds rounded to 1/1024 s: exact in binary, so JSON shows 4.6103515625, not 4.6109999999999998 */
+double nerved_json_seconds (double s);
 
 /* nerved-sse.c */
 NervedSse *nerved_sse_new (NervedDaemon *d);

@@ -36,6 +36,12 @@ nerved_json_to_string (JsonNode *node)
   return json_generator_to_data (gen, NULL);
 }
 
+double
+nerved_json_seconds (double s)
+{
+  return (double) (gint64) (s * 1024.0 + 0.5) / 1024.0;
+}
+
 void
 nerved_http_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {
@@ -299,7 +305,7 @@ answer_health (NervedDaemon *d, SoupServerMessage *msg)
   }
   json_object_set_string_member (o, "status", "ok");
   json_object_set_int_member (o, "pipelines", g_hash_table_size (d->pipelines));
-  json_object_set_double_member (o, "uptime_s", nerved_daemon_uptime (d));
+  json_object_set_double_member (o, "uptime_s", nerved_json_seconds (nerved_daemon_uptime (d)));
   nerved_http_object (msg, 200, o);
 }
 

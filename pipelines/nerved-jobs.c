@@ -37,6 +37,7 @@ struct NervedJobs {
   char *dir;                    /* this daemon's spool directory */
   GHashTable *jobs;             /* id -> Job * (submitted ones) */
   GQueue finished;              /* Job *, oldest first */
+  GList *uploads;               /* Job *: uploads in flight (owned by their messages) */
   guint active;                 /* uploading or running */
 };
 
@@ -99,7 +100,8 @@ job_json (Job *job, gboolean results)
     json_object_set_null_member (o, "output");
   }
   const gint64 end = job->t_end ? job->t_end : g_get_monotonic_time ();
-  json_object_set_double_member (o, "duration_s", job->t_start ? (double) (end - job->t_start) / G_USEC_PER_SEC : 0.0);
+  json_object_set_double_member (o, "duration_s",
+      job->t_start ? nerved_json_seconds ((double) (end - job->t_start) / G_USEC_PER_SEC) : 0.0);
   return o;
 }
 
@@ -258,6 +260,16 @@ nerved_jobs_free (NervedJobs *j)
     job_free (l->data);
   g_hash_table_unref (j->jobs);
   g_queue_clear (&j->finished);
+  for (GList *l = j->uploads; l; l = l->next) {   /* their messages may outlive us */
+    Job *job = l->data;
+    job->jobs = NULL;
+    if (job->upload) {
+      g_output_stream_close (job->upload, NULL, NULL);
+      g_clear_object (&job->upload);
+    }
+    g_unlink (job->in_path);
+  }
+  g_list_free (j->uploads);
   g_rmdir (j->dir);
   g_free (j->dir);
   g_free (j);
@@ -276,17 +288,20 @@ static void
 upload_abandoned (gpointer data)
 {
   Job *job = data;
-  job->jobs->active--;
+  if (job->jobs) {
+    job->jobs->active--;
+    job->jobs->uploads = g_list_remove (job->jobs->uploads, job);
+  }
   job_free (job);
 }
 
 static void
 upload_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
-  NervedJobs *j = user_data;
   Job *job = g_object_get_qdata (G_OBJECT (msg), job_quark ());
-  if (!job || !job->upload || soup_server_message_get_status (msg) != 0)
+  if (!job || !job->jobs || !job->upload || soup_server_message_get_status (msg) != 0)
     return;
+  NervedJobs *j = job->jobs;
   gsize len;
   const void *data = g_bytes_get_data (chunk, &len);
   job->uploaded += len;
@@ -345,6 +360,7 @@ nerved_jobs_upload_begin (NervedJobs *j, SoupServerMessage *msg, GHashTable *que
   if (t->job_output)
     job->out_path = g_strdup_printf ("%s/%s.out", j->dir, job->id);
   j->active++;
+  j->uploads = g_list_prepend (j->uploads, job);
   g_object_set_qdata_full (G_OBJECT (msg), job_quark (), job, upload_abandoned);
   const int fd = g_open (job->in_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -354,7 +370,7 @@ nerved_jobs_upload_begin (NervedJobs *j, SoupServerMessage *msg, GHashTable *que
   }
   job->upload = g_unix_output_stream_new (fd, TRUE);
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-  g_signal_connect (msg, "got-chunk", G_CALLBACK (upload_chunk), j);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (upload_chunk), NULL);
   return TRUE;
 }
 
@@ -407,6 +423,12 @@ nerved_jobs_submit (NervedJobs *j, SoupServerMessage *msg, GHashTable *query)
   Job *job = g_object_steal_qdata (G_OBJECT (msg), job_quark ());
   if (!job) {
     nerved_http_error_literal (msg, 500, "internal", "the upload was lost");
+    return;
+  }
+  j->uploads = g_list_remove (j->uploads, job);
+  if (j->d->draining) {
+    nerved_http_draining (msg);
+    upload_abandoned (job);
     return;
   }
   g_autoptr (GError) err = NULL;

@@ -45,19 +45,6 @@ on_hup (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static char **
-strv_concat (char **a, char **b)   /* takes neither */
-{
-  GStrvBuilder *sb = g_strv_builder_new ();
-  if (a)
-    g_strv_builder_addv (sb, (const char **) a);
-  if (b)
-    g_strv_builder_addv (sb, (const char **) b);
-  char **r = g_strv_builder_end (sb);
-  g_strv_builder_unref (sb);
-  return r;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -101,15 +88,13 @@ main (int argc, char **argv)
     g_free (c.listen);
     c.listen = g_steal_pointer (&listen);
   }
-  if (templates) {   /* options add to the config's directories (later ones override) */
-    char **all = strv_concat (c.template_dirs, templates);
+  if (templates) {   /* options replace the config's lists */
     g_strfreev (c.template_dirs);
-    c.template_dirs = all;
+    c.template_dirs = g_steal_pointer (&templates);
   }
   if (roots) {
-    char **all = strv_concat (c.data_roots, roots);
     g_strfreev (c.data_roots);
-    c.data_roots = all;
+    c.data_roots = g_steal_pointer (&roots);
   }
   if (token_file) {
     g_free (c.token_file);
@@ -131,15 +116,16 @@ main (int argc, char **argv)
     gst_deinit ();
     return 1;
   }
+  app.loop = g_main_loop_new (NULL, FALSE);
+  const guint s1 = g_unix_signal_add (SIGTERM, on_term, &app);
+  const guint s2 = g_unix_signal_add (SIGINT, on_term, &app);
+  const guint s3 = g_unix_signal_add (SIGHUP, on_hup, &app);
+  /* the handlers are in place before anyone learns the address */
   const gboolean v6 = strchr (app.d->host, ':') != NULL;
   printf ("nerved: listening on http://%s%s%s:%u\n", v6 ? "[" : "", app.d->host, v6 ? "]" : "",
       nerved_daemon_port (app.d));
   fflush (stdout);
 
-  app.loop = g_main_loop_new (NULL, FALSE);
-  const guint s1 = g_unix_signal_add (SIGTERM, on_term, &app);
-  const guint s2 = g_unix_signal_add (SIGINT, on_term, &app);
-  const guint s3 = g_unix_signal_add (SIGHUP, on_hup, &app);
   g_main_loop_run (app.loop);
   g_source_remove (s1);
   g_source_remove (s2);

@@ -250,8 +250,11 @@ nerved_request (NervedProc *p, const char *method, const char *path, const char 
   }
   r->status = soup_message_get_status (m);
   r->headers = soup_message_headers_ref (soup_message_get_response_headers (m));
-  r->text = g_strndup (g_bytes_get_data (out, &r->len), g_bytes_get_size (out));
-  r->len = g_bytes_get_size (out);
+  const void *data = g_bytes_get_data (out, &r->len);
+  r->text = g_malloc (r->len + 1);   /* binary bodies (job outputs) keep their NULs */
+  if (r->len)
+    memcpy (r->text, data, r->len);
+  r->text[r->len] = 0;
   const char *ct = soup_message_headers_get_content_type (r->headers, NULL);
   if (ct && !strcmp (ct, "application/json")) {
     g_autoptr (JsonParser) parser = json_parser_new ();
