@@ -393,6 +393,7 @@ sse_thread (gpointer data)
   g_main_context_push_thread_default (sse_ctx);
   SoupSession *session = soup_session_new_with_options ("max-conns", opt.clients + 16,
       "max-conns-per-host", opt.clients + 16, "timeout", 60, NULL);
+  soup_session_set_proxy_resolver (session, NULL);
   g_atomic_int_set (&sse_active, (gint) opt.clients);
   for (guint i = 0; i < opt.clients; i++) {
     clients[i].session = session;
@@ -418,6 +419,7 @@ worker_thread (gpointer data)
 {
   Worker *w = data;
   SoupSession *s = soup_session_new_with_options ("timeout", 30, NULL);
+  soup_session_set_proxy_resolver (s, NULL);   /* loopback: no proxy (nor libproxy) */
   g_autoptr(GRand) rng = g_rand_new_with_seed (1000 + w->index);
   double step_us = opt.duration_s * G_USEC_PER_SEC / MAX (w->quota, 1);
   char extra[64] = "";        /* the extra pipeline this worker has created, if any */
@@ -566,6 +568,7 @@ main (int argc, char **argv)
 
   /* the running pipelines */
   SoupSession *s = soup_session_new_with_options ("timeout", 30, NULL);
+  soup_session_set_proxy_resolver (s, NULL);   /* loopback: no proxy (nor libproxy) */
   for (guint i = 0; i < opt.pipelines; i++) {
     g_autofree char *id = g_strdup_printf ("load-%02u", i);
     g_autofree char *body = create_body (id, opt.interval_ms, 220.0 + 10 * i);

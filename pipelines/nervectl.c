@@ -618,6 +618,9 @@ main (int argc, char **argv)
     c.token = g_strstrip (g_strdup (g_getenv ("NERVED_TOKEN")));
   }
   c.session = soup_session_new_with_options ("user-agent", "nervectl/" NERVECTL_VERSION, NULL);
+  /* straight to the daemon: no system proxy (a proxy module would also be loaded, and
+   * with it C++ libproxy, only to find that loopback needs none) */
+  soup_session_set_proxy_resolver (c.session, NULL);
   rc = cmd->run (&c, &a);
 
 out:
