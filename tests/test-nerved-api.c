@@ -293,6 +293,16 @@ test_events (void)
   CU_ASSERT (read_levels (r, 12, &last, "lvl") == 12);
   CU_ASSERT (last > gap_until);
   nerved_sse_close (r);
+  /* the daemon notices the client went away at its next write and lets it go */
+  gboolean zero = FALSE;
+  const gint64 until = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (!zero && g_get_monotonic_time () < until) {
+    g_autoptr (NervedReply) m = api_get (p, "/metrics");
+    zero = strstr (m->text, "nerved_sse_clients 0\n") != NULL;
+    if (!zero)
+      g_usleep (20000);
+  }
+  CU_ASSERT_TRUE (zero);
 
   /* the daemon-wide stream renumbers; a resume point far back reports what was lost */
   r = nerved_sse_open (p, "/v1/events?after=0", NULL, &status, NULL);
