@@ -13,6 +13,7 @@ PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 PACKAGES+=(libsndfile1-dev) # core/audiofile.c
 PACKAGES+=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
 PACKAGES+=(sonic-pi-samples espeak-ng flite sox) # denoise training: noise samples; voices for models/denoise/make-tts.sh
+PACKAGES+=(curl) # tests/test-nerved-docs.c: the curl examples of docs/daemon.md
 PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata python3-numpy) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
 
 install_missing() {

@@ -325,13 +325,30 @@ flags_node (const GValue *v)
   return string_node (s->str);
 }
 
+/* json_node_init_array/object take a reference of their own: these hand theirs over */
+static JsonNode *
+take_array (JsonArray *a)
+{
+  JsonNode *node = json_node_init_array (json_node_alloc (), a);
+  json_array_unref (a);
+  return node;
+}
+
+static JsonNode *
+take_object (JsonObject *o)
+{
+  JsonNode *node = json_node_init_object (json_node_alloc (), o);
+  json_object_unref (o);
+  return node;
+}
+
 static JsonNode *
 array_node (guint n, const GValue *(*nth) (const GValue *, guint), const GValue *v)
 {
   JsonArray *a = json_array_sized_new (n);
   for (guint i = 0; i < n; i++)
     json_array_add_element (a, nerved_value_to_json (nth (v, i)));
-  return json_node_init_array (json_node_alloc (), a);
+  return take_array (a);
 }
 
 G_GNUC_BEGIN_IGNORE_DEPRECATIONS
@@ -397,14 +414,14 @@ nerved_value_to_json (const GValue *v)
   if (t == g_value_array_get_type ()) {
     GValueArray *va = g_value_get_boxed (v);
     if (!va)
-      return json_node_init_array (json_node_alloc (), json_array_new ());
+      return take_array (json_array_new ());
     return array_node (va->n_values, value_array_nth, v);
   }
   G_GNUC_END_IGNORE_DEPRECATIONS
   if (t == G_TYPE_ARRAY) { /* GValueArray's replacement: a GArray of GValue */
     GArray *ga = g_value_get_boxed (v);
     if (!ga)
-      return json_node_init_array (json_node_alloc (), json_array_new ());
+      return take_array (json_array_new ());
     if (g_array_get_element_size (ga) == sizeof (GValue))
       return array_node (ga->len, garray_nth, v);
   }
@@ -412,7 +429,7 @@ nerved_value_to_json (const GValue *v)
     const GstStructure *s = gst_value_get_structure (v);
     if (!s)
       return json_node_init_null (json_node_alloc ());
-    return json_node_init_object (json_node_alloc (), nerved_structure_to_json (s));
+    return take_object (nerved_structure_to_json (s));
   }
   if (t == GST_TYPE_CAPS) { /* caps unquoted and unescaped, as gst-launch writes them */
     const GstCaps *caps = gst_value_get_caps (v);

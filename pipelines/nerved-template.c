@@ -633,7 +633,9 @@ strv_node (char **v)
   JsonArray *a = json_array_new ();
   for (guint i = 0; v && v[i]; i++)
     json_array_add_string_element (a, v[i]);
-  return json_node_init_array (json_node_alloc (), a);
+  JsonNode *node = json_node_init_array (json_node_alloc (), a);
+  json_array_unref (a);   /* the node holds its own reference */
+  return node;
 }
 
 static void
