@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
-#   ./quickstart.sh demo   install what is missing, build, train and evaluate the shipped demo
+#   ./quickstart.sh demo   install what is missing, build, train and evaluate the shipped demo,
+#                          run the shipped models in pipelines and through the daemon
 #   ./quickstart.sh test   install what is missing, build with -Werror, run every test suite,
 #                          then the sanitizer (ASan+UBSan) pass and the bounded fuzz run
 set -euo pipefail
@@ -13,6 +14,7 @@ PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 PACKAGES+=(libsndfile1-dev) # core/audiofile.c
 PACKAGES+=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
 PACKAGES+=(sonic-pi-samples espeak-ng flite sox) # denoise training: noise samples; voices for models/denoise/make-tts.sh
+PACKAGES+=(libsoup-3.0-dev) # pipelines/ (nerved, nervectl)
 PACKAGES+=(curl) # tests/test-nerved-docs.c: the curl examples of docs/daemon.md
 PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata python3-numpy) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
 
@@ -50,6 +52,16 @@ demo)
     decodebin ! audioconvert ! audioresample ! nervedenoise model=models/denoise/denoise.nerve ! \
     wavenc ! filesink location=build/demo-enhanced.wav
   ./build/core/cli/nerve score tests/fixtures/denoise-clean.flac build/demo-enhanced.wav tests/fixtures/denoise-noisy.flac
+  echo "== the pipeline daemon: nerved runs the shipped sentiment template as a job for nervectl"
+  coproc NERVED { GST_PLUGIN_PATH=$PWD/build/plugins NERVE_MODEL_PATH=$PWD/models exec build/pipelines/nerved \
+    --listen 127.0.0.1:0 --templates pipelines/templates --data-root "$PWD/models" 2>build/demo-nerved.log; }
+  read -r line <&"${NERVED[0]}"   # "nerved: listening on http://127.0.0.1:PORT"
+  build/pipelines/nervectl --url "${line##* }" job sentiment-file models/sentiment/demo.txt \
+    --output build/demo-sentiment.jsonl >build/demo-job.json
+  cat build/demo-sentiment.jsonl
+  kill -TERM "$NERVED_PID"
+  wait "$NERVED_PID"
+  echo "== nerved drained and stopped (job answer: build/demo-job.json, log: build/demo-nerved.log)"
   ;;
 test)
   install_missing
