@@ -15,6 +15,7 @@ typedef struct {
   gint64 t0;          /* monotonic, when the headers were in */
   gsize limit, got;   /* body bytes allowed / seen so far (chunked bodies) */
   gboolean stream;    /* SSE: not a latency sample */
+  guint sent;         /* the status in the headers written, 0 before */
 } ReqInfo;
 
 static GQuark
@@ -243,6 +244,12 @@ got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 }
 
 static void
+wrote_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  ((ReqInfo *) user_data)->sent = soup_server_message_get_status (msg);
+}
+
+static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
 {
   NervedDaemon *d = user_data;
@@ -250,6 +257,7 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
   ri->d = d;
   ri->t0 = g_get_monotonic_time ();
   g_object_set_qdata_full (G_OBJECT (msg), req_quark (), ri, g_free);
+  g_signal_connect (msg, "wrote-headers", G_CALLBACK (wrote_headers), ri);
 
   if (headers_size (msg) > d->cfg.max_header_bytes) {
     g_autofree char *m = g_strdup_printf ("request headers over the limit of %" G_GSIZE_FORMAT " bytes",
@@ -492,8 +500,10 @@ request_done (SoupServer *server, SoupServerMessage *msg, gpointer user_data, gb
   GUri *uri = soup_server_message_get_uri (msg);
   if (!method || !uri)
     return;   /* a keep-alive connection closed before its next request */
-  const guint status = soup_server_message_get_status (msg);
   ReqInfo *ri = g_object_get_qdata (G_OBJECT (msg), req_quark ());
+  /* what the client got: libsoup sets 500 on a message whose connection failed after its
+   * headers went out (an event stream the client closed) */
+  const guint status = ri && ri->sent ? ri->sent : soup_server_message_get_status (msg);
   const double s = ri ? (double) (g_get_monotonic_time () - ri->t0) / G_USEC_PER_SEC : 0.0;
   if (!ri || !ri->stream)
     nerved_metrics_observe_request (d, status, ri ? s : -1.0);

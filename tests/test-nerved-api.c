@@ -303,6 +303,13 @@ test_events (void)
       g_usleep (20000);
   }
   CU_ASSERT_TRUE (zero);
+  /* that stream was answered 200: counted and logged so, not as the 500 libsoup leaves on a
+   * message whose connection failed */
+  g_autoptr (NervedReply) closed = api_get (p, "/metrics");
+  CU_ASSERT (strstr (closed->text, "nerved_http_requests_total{code=\"500\"}") == NULL);
+  g_autofree char *log = nerved_proc_log (p);
+  CU_ASSERT (strstr (log, "path=/v1/pipelines/ev/events status=200 ") != NULL);
+  CU_ASSERT (strstr (log, "status=500") == NULL);
 
   /* the daemon-wide stream renumbers; a resume point far back reports what was lost */
   r = nerved_sse_open (p, "/v1/events?after=0", NULL, &status, NULL);
