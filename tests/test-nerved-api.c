@@ -445,9 +445,9 @@ test_metrics (void)
 /* ---- config file, limits, launch lines, chunked bodies ---- */
 
 /* Sends raw bytes on a fresh connection and returns what comes back until the server closes
- * (or 10 s pass). */
+ * (or 10 s pass), or with !until_close until the first JSON answer is complete. */
 static char *
-raw_http (NervedProc *p, const char *request, gsize len)
+raw_http (NervedProc *p, const char *request, gsize len, gboolean until_close)
 {
   g_autoptr (GSocketClient) sc = g_socket_client_new ();
   g_socket_client_set_timeout (sc, 10);
@@ -462,7 +462,7 @@ raw_http (NervedProc *p, const char *request, gsize len)
   gssize n;
   while ((n = g_input_stream_read (in, b, sizeof b, NULL, NULL)) > 0) {
     g_string_append_len (s, b, n);
-    if (strstr (s->str, "\r\n\r\n") && strstr (s->str, "}\n"))
+    if (!until_close && strstr (s->str, "\r\n\r\n") && strstr (s->str, "}\n"))
       break;   /* the JSON answer is complete */
   }
   return g_string_free (s, FALSE);
@@ -532,7 +532,7 @@ test_limits (void)
   for (int i = 0; i < 4; i++)
     g_string_append_printf (req, "64\r\n%s\r\n", pad + 200);   /* 4 x 100 bytes */
   g_string_append (req, "0\r\n\r\n");
-  g_autofree char *ans = raw_http (p, req->str, req->len);
+  g_autofree char *ans = raw_http (p, req->str, req->len, FALSE);
   g_string_free (req, TRUE);
   CU_ASSERT (g_str_has_prefix (ans, "HTTP/1.1 413"));
   CU_ASSERT (strstr (ans, "\"too_large\"") != NULL);
@@ -541,8 +541,15 @@ test_limits (void)
   /* a small chunked body is fine */
   const char *small = "POST /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                       "Connection: close\r\n\r\n5\r\n{\"id\"\r\n0\r\n\r\n";
-  g_autofree char *ans2 = raw_http (p, small, strlen (small));
+  g_autofree char *ans2 = raw_http (p, small, strlen (small), FALSE);
   CU_ASSERT (g_str_has_prefix (ans2, "HTTP/1.1 400"));   /* reached the JSON parser */
+  /* keep-alive: two requests on one connection get two answers (nerved accepts connections
+   * itself, and libsoup keeps them open only while it has a listener of its own) */
+  const char *two = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  g_autofree char *ans3 = raw_http (p, two, strlen (two), TRUE);
+  const char *second = strstr (ans3, "HTTP/1.1 200");
+  CU_ASSERT (second && strstr (second + 1, "HTTP/1.1 200"));
   api_stop (p);
 }
 
