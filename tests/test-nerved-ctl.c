@@ -5,7 +5,6 @@
  * connection: a relay between nervectl and the daemon cuts the stream in the middle of an
  * event, as a proxy timing out would. */
 #include <glib/gstdio.h>
-#include <math.h>
 #include <string.h>
 
 #include "nerved-api-check.h"
@@ -218,33 +217,6 @@ test_token (void)
 
 /* ---- jobs ---- */
 
-/* A 16-bit mono 16 kHz WAV of n samples of a 440 Hz tone. */
-static gboolean
-write_wav (const char *path, guint n)
-{
-  const guint32 data = n * 2, riff = 36 + data, rate = 16000, byte_rate = rate * 2;
-  g_autoptr (GByteArray) b = g_byte_array_new ();
-  g_byte_array_append (b, (const guint8 *) "RIFF", 4);
-  g_byte_array_append (b, (const guint8 *) &riff, 4);
-  g_byte_array_append (b, (const guint8 *) "WAVEfmt ", 8);
-  const guint32 fmt_size = 16;
-  const guint16 pcm = 1, channels = 1, align = 2, bits = 16;
-  g_byte_array_append (b, (const guint8 *) &fmt_size, 4);
-  g_byte_array_append (b, (const guint8 *) &pcm, 2);
-  g_byte_array_append (b, (const guint8 *) &channels, 2);
-  g_byte_array_append (b, (const guint8 *) &rate, 4);
-  g_byte_array_append (b, (const guint8 *) &byte_rate, 4);
-  g_byte_array_append (b, (const guint8 *) &align, 2);
-  g_byte_array_append (b, (const guint8 *) &bits, 2);
-  g_byte_array_append (b, (const guint8 *) "data", 4);
-  g_byte_array_append (b, (const guint8 *) &data, 4);
-  for (guint i = 0; i < n; i++) {
-    const gint16 s = (gint16) (8000.0 * sin (2.0 * G_PI * 440.0 * i / rate));
-    g_byte_array_append (b, (const guint8 *) &s, 2);
-  }
-  return g_file_set_contents (path, (const char *) b->data, b->len, NULL);
-}
-
 static void
 test_job (void)
 {
@@ -252,9 +224,8 @@ test_job (void)
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *dir = g_build_filename (api_tmp_root, "ctl-job", NULL);
   g_mkdir (dir, 0700);
-  g_autofree char *in = g_build_filename (dir, "in.wav", NULL);
+  g_autofree char *in = api_write_tone_wav (dir, 0.5);
   g_autofree char *out = g_build_filename (dir, "out.wav", NULL);
-  CU_ASSERT_TRUE_FATAL (write_wav (in, 8000));   /* 0.5 s */
 
   /* upload, wait, download: 0.5 s at one level message per 0.1 s */
   Run r = CTL (p, "job", "level-job", in, "interval=100000000", "--output", out);
@@ -369,11 +340,7 @@ test_events (void)
 static void
 test_events_missed (void)
 {
-  api_setup_dirs ();
-  g_autofree char *conf = g_build_filename (api_tmp_root, "ctl-small-buffer.conf", NULL);
-  g_file_set_contents (conf, "[nerved]\nevent-buffer = 8\n", -1, NULL);
-  const char *extra[] = { "--config", conf, NULL };
-  NervedProc *p = api_start (extra);
+  NervedProc *p = api_start_config (NULL, "[nerved]\nevent-buffer = 8\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"ev\", \"params\": {\"interval\": 10000000}}");
   CU_ASSERT_PTR_NOT_NULL_FATAL (id);
