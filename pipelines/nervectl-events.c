@@ -40,7 +40,9 @@ typedef struct {
   guint64 count;              /* 0: unlimited */
   guint64 printed;
   gboolean have_id;
-  char *last_id;              /* the last id: field seen (SSE keeps it across events) */
+  char *last_id;              /* the id of the last event received whole: Last-Event-ID */
+  char *id_buffer;            /* the last id: field read; becomes last_id when its event ends
+                               * (a connection that drops inside an event resumes before it) */
   guint retry_ms;             /* from the server's retry: field, else RECONNECT_MIN_MS */
   /* the event being read */
   char *event;
@@ -53,6 +55,11 @@ typedef struct {
 static void
 dispatch (Stream *s, gboolean had_id)
 {
+  if (s->id_buffer && g_strcmp0 (s->id_buffer, s->last_id) != 0) {
+    g_free (s->last_id);
+    s->last_id = g_strdup (s->id_buffer);
+    s->have_id = TRUE;
+  }
   if (!s->has_data)
     goto reset;
   if (had_id) {
@@ -86,6 +93,12 @@ read_stream (Stream *s, GInputStream *in, GCancellable *cancel, GError **error)
   g_autoptr(GDataInputStream) lines = g_data_input_stream_new (in);
   g_data_input_stream_set_newline_type (lines, G_DATA_STREAM_NEWLINE_TYPE_ANY);
   gboolean had_id = FALSE;
+  /* a new connection: what was read of an event the last one cut short is gone */
+  g_clear_pointer (&s->event, g_free);
+  g_string_truncate (s->data, 0);
+  s->has_data = FALSE;
+  g_free (s->id_buffer);
+  s->id_buffer = g_strdup (s->last_id);
   while (!s->count || s->printed < s->count) {
     gsize len = 0;
     g_autofree char *line = g_data_input_stream_read_line_utf8 (lines, &len, cancel, error);
@@ -113,9 +126,8 @@ read_stream (Stream *s, GInputStream *in, GCancellable *cancel, GError **error)
       g_free (s->event);
       s->event = g_strdup (value);
     } else if (strcmp (line, "id") == 0) {
-      g_free (s->last_id);
-      s->last_id = g_strdup (value);
-      s->have_id = TRUE;
+      g_free (s->id_buffer);
+      s->id_buffer = g_strdup (value);
       had_id = TRUE;
     } else if (strcmp (line, "retry") == 0) {
       guint64 ms = 0;
@@ -271,5 +283,6 @@ out:
   g_string_free (s.data, TRUE);
   g_free (s.event);
   g_free (s.last_id);
+  g_free (s.id_buffer);
   return rc;
 }

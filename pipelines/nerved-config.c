@@ -36,6 +36,16 @@ static const struct {
   { "job-max-results", K_UINT, offsetof (NervedConfig, job_max_results) },
 };
 
+const char *const *
+nerved_config_keys (void)
+{
+  static const char *names[G_N_ELEMENTS (keys) + 1];
+  if (!names[0])
+    for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+      names[i] = keys[i].key;
+  return names;
+}
+
 void
 nerved_config_init (NervedConfig *c)
 {

@@ -35,6 +35,8 @@ struct NervedDaemon {
   GPtrArray *order;                  /* NervedPipeline *, creation order (for listing) */
   NervedEventLog *events;            /* the daemon-wide stream */
   SoupServer *server;
+  GSocketService *service;           /* accepts the connections (nerved-http.c says why) */
+  GSocket *keepalive_peer;           /* the other end of the server's unreachable listener */
   char *host;                        /* listen host as configured */
   guint port;
   gint64 start_us;                   /* g_get_monotonic_time () at start */
@@ -60,6 +62,7 @@ double nerved_daemon_uptime (NervedDaemon *d);
 
 /* nerved-http.c */
 gboolean nerved_http_setup (NervedDaemon *d, GError **error);   /* server, handlers, listen */
+void nerved_http_close (NervedDaemon *d);   /* stops listening, closes every connection */
 void nerved_http_json (SoupServerMessage *msg, guint status, JsonNode *node);   /* takes node */
 void nerved_http_object (SoupServerMessage *msg, guint status, JsonObject *obj); /* takes obj */
 void nerved_http_error (SoupServerMessage *msg, const GError *error);

@@ -185,10 +185,7 @@ nerved_daemon_free (NervedDaemon *d)
     stop_wait_free (w);
   }
   g_list_free (d->stop_waits);
-  if (d->server) {
-    soup_server_disconnect (d->server);
-    g_object_unref (d->server);
-  }
+  nerved_http_close (d);
   if (d->sse)
     nerved_sse_free (d->sse);
   if (d->templates)

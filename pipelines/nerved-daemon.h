@@ -34,6 +34,9 @@ void nerved_config_clear (NervedConfig *c);
  * (listen, templates, data-roots, token-file, spool-dir, allow-launch, max-pipelines, ...);
  * unknown keys are an error naming the key. */
 gboolean nerved_config_load (NervedConfig *c, const char *path, GError **error);
+/* The key file's keys, NULL-terminated, in table order (the docs test checks each is
+ * documented). */
+const char *const *nerved_config_keys (void);
 
 typedef struct NervedDaemon NervedDaemon;
 

@@ -5,7 +5,12 @@
  * libsoup calls the early handler once the headers are in and the handler once the body is
  * in; an early status skips the handler, so every refusal (401, 413, 431) happens early and
  * the body that follows is discarded, not buffered. */
+#include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <gio/gio.h>
 
 #include "nerved-daemon-private.h"
@@ -15,6 +20,7 @@ typedef struct {
   gint64 t0;          /* monotonic, when the headers were in */
   gsize limit, got;   /* body bytes allowed / seen so far (chunked bodies) */
   gboolean stream;    /* SSE: not a latency sample */
+  guint sent;         /* the status in the headers written, 0 before */
 } ReqInfo;
 
 static GQuark
@@ -243,6 +249,12 @@ got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 }
 
 static void
+wrote_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  ((ReqInfo *) user_data)->sent = soup_server_message_get_status (msg);
+}
+
+static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
 {
   NervedDaemon *d = user_data;
@@ -250,6 +262,7 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
   ri->d = d;
   ri->t0 = g_get_monotonic_time ();
   g_object_set_qdata_full (G_OBJECT (msg), req_quark (), ri, g_free);
+  g_signal_connect (msg, "wrote-headers", G_CALLBACK (wrote_headers), ri);
 
   if (headers_size (msg) > d->cfg.max_header_bytes) {
     g_autofree char *m = g_strdup_printf ("request headers over the limit of %" G_GSIZE_FORMAT " bytes",
@@ -492,8 +505,10 @@ request_done (SoupServer *server, SoupServerMessage *msg, gpointer user_data, gb
   GUri *uri = soup_server_message_get_uri (msg);
   if (!method || !uri)
     return;   /* a keep-alive connection closed before its next request */
-  const guint status = soup_server_message_get_status (msg);
   ReqInfo *ri = g_object_get_qdata (G_OBJECT (msg), req_quark ());
+  /* what the client got: libsoup sets 500 on a message whose connection failed after its
+   * headers went out (an event stream the client closed) */
+  const guint status = ri && ri->sent ? ri->sent : soup_server_message_get_status (msg);
   const double s = ri ? (double) (g_get_monotonic_time () - ri->t0) / G_USEC_PER_SEC : 0.0;
   if (!ri || !ri->stream)
     nerved_metrics_observe_request (d, status, ri ? s : -1.0);
@@ -518,6 +533,50 @@ request_aborted (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   request_done (server, msg, user_data, TRUE);
 }
 
+/* ---- accepting ----
+ *
+ * libsoup 3.2's own listener leaks the GSocket of every connection it accepts (it never drops
+ * the reference g_socket_accept gave it; fixed upstream later): some 350 bytes per connection
+ * for the life of the daemon. So a GSocketService accepts and hands each connection to
+ * soup_server_accept_iostream, which takes references of its own. libsoup keeps a connection
+ * open for the next request only while the server has a listener of its own, so it gets one
+ * that nothing can reach: one end of a socket pair, whose other end never writes. */
+
+static gboolean
+incoming (GSocketService *service, GSocketConnection *conn, GObject *source, gpointer user_data)
+{
+  NervedDaemon *d = user_data;
+  /* answers go out as headers, then body: no Nagle delay between them (libsoup's listener
+   * set this too) */
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  if (local && remote)
+    soup_server_accept_iostream (d->server, G_IO_STREAM (conn), local, remote, NULL);
+  return TRUE;
+}
+
+static gboolean
+keepalive_listener (NervedDaemon *d, GError **error)
+{
+  int fds[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    g_set_error (error, NERVED_ERROR, NERVED_ERROR_CONFIG, "socketpair: %s", g_strerror (errno));
+    return FALSE;
+  }
+  g_autoptr (GSocket) ours = g_socket_new_from_fd (fds[0], NULL);
+  d->keepalive_peer = g_socket_new_from_fd (fds[1], NULL);
+  if (!ours || !d->keepalive_peer) {
+    g_set_error (error, NERVED_ERROR, NERVED_ERROR_CONFIG, "socketpair: not usable as sockets");
+    if (!ours)
+      close (fds[0]);
+    if (!d->keepalive_peer)
+      close (fds[1]);
+    return FALSE;
+  }
+  return soup_server_listen_socket (d->server, ours, 0, error);
+}
+
 gboolean
 nerved_http_setup (NervedDaemon *d, GError **error)
 {
@@ -528,18 +587,38 @@ nerved_http_setup (NervedDaemon *d, GError **error)
   g_signal_connect (d->server, "request-aborted", G_CALLBACK (request_aborted), d);
 
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (d->host, d->port);
+  g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GError) err = NULL;
-  if (!addr || !soup_server_listen (d->server, addr, 0, &err)) {
+  d->service = g_socket_service_new ();
+  if (!addr || !g_socket_listener_add_address (G_SOCKET_LISTENER (d->service), addr, G_SOCKET_TYPE_STREAM,
+          G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err)) {
     g_set_error (error, NERVED_ERROR, NERVED_ERROR_CONFIG, "cannot listen on %s: %s", d->cfg.listen,
         err ? err->message : "bad address");
     return FALSE;
   }
-  GSList *ls = soup_server_get_listeners (d->server);
-  if (ls) {
-    g_autoptr (GSocketAddress) local = g_socket_get_local_address (ls->data, NULL);
-    if (local && G_IS_INET_SOCKET_ADDRESS (local))
-      d->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-  }
-  g_slist_free (ls);
+  if (!keepalive_listener (d, error))
+    return FALSE;
+  if (G_IS_INET_SOCKET_ADDRESS (bound))
+    d->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_signal_connect (d->service, "incoming", G_CALLBACK (incoming), d);
+  g_socket_service_start (d->service);
   return TRUE;
+}
+
+void
+nerved_http_close (NervedDaemon *d)
+{
+  if (d->service) {
+    g_socket_service_stop (d->service);
+    g_socket_listener_close (G_SOCKET_LISTENER (d->service));
+    g_clear_object (&d->service);
+  }
+  if (d->server) {
+    soup_server_disconnect (d->server);   /* closes every connection */
+    g_clear_object (&d->server);
+  }
+  if (d->keepalive_peer) {
+    g_socket_close (d->keepalive_peer, NULL);
+    g_clear_object (&d->keepalive_peer);
+  }
 }

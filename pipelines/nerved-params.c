@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nerved-error.h"
+#include "nerved-names.h"
 
 #define MAX_STRING_BYTES 4096
 
@@ -28,18 +29,17 @@ static const char *const type_names[] = {
 const char *
 nerved_param_type_name (NervedParamType t)
 {
-  return (guint) t < G_N_ELEMENTS (type_names) ? type_names[t] : "?";
+  return nerved_name_of (type_names, G_N_ELEMENTS (type_names), (guint) t, "?");
 }
 
 gboolean
 nerved_param_type_parse (const char *s, NervedParamType *out)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (type_names); i++)
-    if (g_strcmp0 (s, type_names[i]) == 0) {
-      *out = (NervedParamType) i;
-      return TRUE;
-    }
-  return FALSE;
+  guint i;
+  if (!nerved_name_index (type_names, G_N_ELEMENTS (type_names), s, &i))
+    return FALSE;
+  *out = (NervedParamType) i;
+  return TRUE;
 }
 
 gboolean

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerved-error.h"
+#include "nerved-names.h"
 
 /* A failure after a run at least this long (or backoff_max_ms, if longer) starts the
  * backoff and the max_restarts count afresh: a pipeline that hiccups once a day should
@@ -135,7 +136,7 @@ nerved_pipeline_state_name (NervedPipelineState s)
 {
   static const char *const names[] = { "created", "playing", "paused", "stopping", "stopped", "finished",
     "failed", "restarting" };
-  return (guint) s < G_N_ELEMENTS (names) ? names[s] : "unknown";
+  return nerved_name_of (names, G_N_ELEMENTS (names), (guint) s, "unknown");
 }
 
 void

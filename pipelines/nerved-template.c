@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nerved-error.h"
+#include "nerved-names.h"
 #include "nerved-params.h"
 
 #define MAX_TEMPLATE_BYTES (256 * 1024)
@@ -20,18 +21,17 @@ static const char *const restart_names[] = {
 const char *
 nerved_restart_policy_name (NervedRestartPolicy p)
 {
-  return (guint) p < G_N_ELEMENTS (restart_names) ? restart_names[p] : "?";
+  return nerved_name_of (restart_names, G_N_ELEMENTS (restart_names), (guint) p, "?");
 }
 
 gboolean
 nerved_restart_policy_parse (const char *s, NervedRestartPolicy *out)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (restart_names); i++)
-    if (g_strcmp0 (s, restart_names[i]) == 0) {
-      *out = (NervedRestartPolicy) i;
-      return TRUE;
-    }
-  return FALSE;
+  guint i;
+  if (!nerved_name_index (restart_names, G_N_ELEMENTS (restart_names), s, &i))
+    return FALSE;
+  *out = (NervedRestartPolicy) i;
+  return TRUE;
 }
 
 static void

@@ -1,4 +1,5 @@
 /* CUnit helpers shared by the nerved API suites (see nerved-api-check.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -57,6 +58,26 @@ api_start (const char *const *extra)
 {
   g_autofree char *t = nerve_test_path ("tests/fixtures/templates");
   return api_start_with (t, extra);
+}
+
+char *
+api_write_file (const char *name, const char *text)
+{
+  api_setup_dirs ();
+  char *path = g_build_filename (api_tmp_root, name, NULL);
+  CU_ASSERT_TRUE (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+NervedProc *
+api_start_config (const char *templates, const char *conf_text)
+{
+  static guint n;
+  g_autofree char *name = g_strdup_printf ("nerved-%u.conf", n++);
+  g_autofree char *conf = api_write_file (name, conf_text);
+  g_autofree char *fixtures = nerve_test_path ("tests/fixtures/templates");
+  const char *extra[] = { "--config", conf, NULL };
+  return api_start_with (templates ? templates : fixtures, extra);
 }
 
 /* Stops with SIGTERM and checks the clean exit. */
@@ -134,6 +155,56 @@ api_expect_error (NervedReply *r, guint status, const char *code, const char *me
         r->status, r->text);
 }
 
+void
+api_post_expect_error (NervedProc *p, const char *path, const char *json, guint status, const char *code,
+    const char *message_has)
+{
+  g_autoptr (NervedReply) r = api_post (p, path, json);
+  api_expect_error (r, status, code, message_has);
+}
+
+char *
+api_write_tone_wav (const char *dir, double seconds)
+{
+  const int rate = 16000, n = (int) (seconds * rate);
+  GByteArray *b = g_byte_array_new ();
+  guint32 u32;
+  guint16 u16;
+#define PUT32(v) (u32 = GUINT32_TO_LE (v), g_byte_array_append (b, (guint8 *) &u32, 4))
+#define PUT16(v) (u16 = GUINT16_TO_LE (v), g_byte_array_append (b, (guint8 *) &u16, 2))
+  g_byte_array_append (b, (const guint8 *) "RIFF", 4);
+  PUT32 (36 + n * 2);
+  g_byte_array_append (b, (const guint8 *) "WAVEfmt ", 8);
+  PUT32 (16);
+  PUT16 (1);
+  PUT16 (1);
+  PUT32 (rate);
+  PUT32 (rate * 2);
+  PUT16 (2);
+  PUT16 (16);
+  g_byte_array_append (b, (const guint8 *) "data", 4);
+  PUT32 (n * 2);
+  for (int i = 0; i < n; i++)
+    PUT16 ((guint16) (gint16) (8000.0 * sin (2.0 * G_PI * 440.0 * i / rate)));
+  char *path = g_build_filename (dir, "tone.wav", NULL);
+  g_file_set_contents (path, (const char *) b->data, b->len, NULL);
+  g_byte_array_unref (b);
+  return path;
+}
+
+void
+api_rm_rf (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name (d))) {
+      g_autofree char *c = g_build_filename (path, n, NULL);
+      api_rm_rf (c);
+    }
+  }
+  g_remove (path);
+}
 
 guint32
 api_le32 (const guchar *b)

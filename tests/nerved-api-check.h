@@ -18,6 +18,10 @@ void api_cleanup (void);              /* removes the temp tree (the suites' last
  * extra args (NULL-terminated, may be NULL); NULL after printing why. */
 NervedProc *api_start_with (const char *templates, const char *const *extra);
 NervedProc *api_start (const char *const *extra);
+/* Writes text to api_tmp_root/name (a config file, say); returns the path. */
+char *api_write_file (const char *name, const char *text);
+/* nerved with templates (NULL: the fixtures) and a config file of conf_text. */
+NervedProc *api_start_config (const char *templates, const char *conf_text);
 /* SIGTERM; asserts exit status 0 (prints the log otherwise); frees. */
 void api_stop (NervedProc *p);
 
@@ -29,6 +33,13 @@ gint64 api_status_int (NervedProc *p, const char *id, const char *member);   /* 
 gboolean api_wait_state (NervedProc *p, const char *id, const char *state);  /* WAIT_MS */
 /* Asserts status, error code and (when not NULL) a piece of the message. */
 void api_expect_error (NervedReply *r, guint status, const char *code, const char *message_has);
+/* POSTs json to path and checks the error answer as api_expect_error does. */
+void api_post_expect_error (NervedProc *p, const char *path, const char *json, guint status, const char *code,
+    const char *message_has);
+/* A 16-bit mono 16 kHz WAV of a 440 Hz tone, dir/tone.wav; returns the path. */
+char *api_write_tone_wav (const char *dir, double seconds);
+/* Removes path and, for a directory, everything below it (symbolic links are not followed). */
+void api_rm_rf (const char *path);
 
 guint32 api_le32 (const guchar *b);
 /* A WAV whose RIFF size and chunk walk both end exactly at n (the header was fixed at EOS):

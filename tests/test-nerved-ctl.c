@@ -1,126 +1,15 @@
-/* nervectl against a scripted HTTP server in this process (its answers are fixed, so each
- * test checks one behaviour of the client): exit statuses and messages, the error format,
- * the bearer token, the job upload and download, and the event follower (reconnect with
- * Last-Event-ID, the "missed" notice, --count, --timeout). The real daemon is driven by
- * the nerved-docs suite. */
+/* nervectl against the real daemon (nerved-api-check.h: the fixture templates on
+ * 127.0.0.1:0): exit statuses and the error format of real 400/401/403/404/409 answers, the
+ * bearer token, a job's upload and --output download, the event follower (--after, --count,
+ * --timeout, the "missed" notice) and its resume with Last-Event-ID after a real dropped
+ * connection: a relay between nervectl and the daemon cuts the stream in the middle of an
+ * event, as a proxy timing out would. */
 #include <glib/gstdio.h>
-#include <libsoup/soup.h>
 #include <string.h>
 
-#include "check.h"
+#include "nerved-api-check.h"
 
-typedef struct {
-  SoupServer *server;
-  char *url;
-  guint event_connections;
-  char *last_event_id[4];     /* Last-Event-ID of each /v1/events connection */
-  char *authorization;
-  char *job_query;
-  GBytes *job_body;
-} Fake;
-
-static Fake fake;
-
-static void
-answer_json (SoupServerMessage *msg, guint status, const char *json)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, json, strlen (json));
-}
-
-static void
-handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
-{
-  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
-  const char *method = soup_server_message_get_method (msg);
-  g_free (fake.authorization);
-  fake.authorization = g_strdup (soup_message_headers_get_one (req, "Authorization"));
-
-  if (strcmp (path, "/v1/events") == 0) {
-    /* first connection: ids 1-3, then the stream ends (as when a connection drops);
-     * second: a missed notice, a keepalive, ids 4-6 with CRLF line ends */
-    guint n = fake.event_connections++;
-    if (n < G_N_ELEMENTS (fake.last_event_id))
-      fake.last_event_id[n] = g_strdup (soup_message_headers_get_one (req, "Last-Event-ID"));
-    GString *s = g_string_new (NULL);
-    if (n > 0)
-      g_string_append (s, "event: missed\ndata: {\"missed\": 2}\n\n: keepalive\n\n");
-    for (guint i = 1 + 3 * n; i <= 3 + 3 * n; i++)
-      g_string_append_printf (s, "id: %u\r\nevent: message\r\ndata: {\"seq\":%u,\"type\":\"message\"}\r\n\r\n", i, i);
-    soup_server_message_set_status (msg, 200, NULL);
-    soup_server_message_set_response (msg, "text/event-stream", SOUP_MEMORY_COPY, s->str, s->len);
-    g_string_free (s, TRUE);
-  } else if (strcmp (path, "/v1/pipelines/quiet/events") == 0) {
-    /* headers and one event, then nothing: the client's --timeout ends it */
-    soup_server_message_set_status (msg, 200, NULL);
-    SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-    soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
-    soup_message_headers_set_content_type (h, "text/event-stream", NULL);
-    const char *ev = "id: 1\nevent: state\ndata: {\"seq\":1}\n\n";
-    soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_STATIC, ev, strlen (ev));
-  } else if (strcmp (path, "/v1/pipelines/gone/events") == 0) {
-    answer_json (msg, 404, "{\"error\": {\"code\": \"not_found\", \"message\": \"no pipeline 'gone'\"}}");
-  } else if (strcmp (path, "/v1/pipelines") == 0 && strcmp (method, "POST") == 0) {
-    SoupMessageBody *b = soup_server_message_get_request_body (msg);
-    g_autoptr (GBytes) body = soup_message_body_flatten (b);
-    g_autofree char *echo = g_strdup_printf ("{\"received\": %.*s}", (int) g_bytes_get_size (body),
-        (const char *) g_bytes_get_data (body, NULL));
-    answer_json (msg, 201, echo);
-  } else if (strcmp (path, "/v1/pipelines/busy/pause") == 0) {
-    answer_json (msg, 409, "{\"error\": {\"code\": \"conflict\", \"message\": \"pipeline busy is paused, not playing\"}}");
-  } else if (strcmp (path, "/v1/jobs") == 0) {
-    g_free (fake.job_query);
-    fake.job_query = g_strdup (g_uri_get_query (soup_server_message_get_uri (msg)));
-    g_clear_pointer (&fake.job_body, g_bytes_unref);
-    fake.job_body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-    const char *tmpl = query ? g_hash_table_lookup (query, "template") : NULL;
-    if (g_strcmp0 (tmpl, "broken") == 0)
-      answer_json (msg, 200, "{\"id\": \"j2\", \"state\": \"failed\", \"error\": {\"message\": \"decodebin: no decoder\"}}");
-    else
-      answer_json (msg, 200, "{\"id\": \"j1\", \"state\": \"done\", \"results\": [], \"output\": \"/v1/jobs/j1/output\"}");
-  } else if (strcmp (path, "/v1/jobs/j1/output") == 0) {
-    soup_server_message_set_status (msg, 200, NULL);
-    soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_STATIC, "RIFF-output", 11);
-  } else if (strcmp (path, "/healthz") == 0) {
-    answer_json (msg, 200, "{\"status\": \"ok\", \"pipelines\": 0, \"uptime_s\": 1.5, \"list\": [1, {}], \"e\": []}");
-  } else if (strcmp (path, "/metrics") == 0) {
-    soup_server_message_set_status (msg, 200, NULL);
-    soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "nerved_uptime_seconds 1\n", 24);
-  } else {
-    soup_server_message_set_status (msg, 502, NULL);
-    soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, "<html>bad gateway</html>", 24);
-  }
-}
-
-static int
-fake_start (void)
-{
-  memset (&fake, 0, sizeof fake);
-  fake.server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (fake.server, NULL, handler, NULL, NULL);
-  g_autoptr (GError) err = NULL;
-  if (!soup_server_listen_local (fake.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &err)) {
-    fprintf (stderr, "listen: %s\n", err->message);
-    return 1;
-  }
-  GSList *uris = soup_server_get_uris (fake.server);
-  fake.url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return 0;
-}
-
-static int
-fake_stop (void)
-{
-  g_object_unref (fake.server);
-  g_free (fake.url);
-  for (guint i = 0; i < G_N_ELEMENTS (fake.last_event_id); i++)
-    g_free (fake.last_event_id[i]);
-  g_free (fake.authorization);
-  g_free (fake.job_query);
-  g_clear_pointer (&fake.job_body, g_bytes_unref);
-  return 0;
-}
+/* ---- running nervectl ---- */
 
 typedef struct {
   int status;                 /* exit status; -1 when killed or not started */
@@ -136,16 +25,16 @@ communicated (GObject *obj, GAsyncResult *res, gpointer data)
   r->done = TRUE;
 }
 
-/* Runs build/pipelines/nervectl with args while the fake server answers (on this
- * thread's main context). env: NULL or "NAME=value" strings. */
+/* Runs build/pipelines/nervectl with args against url (NERVED_URL). env: NULL or
+ * "NAME=value" strings. */
 static Run
-ctl (const char *const *args, const char *const *env)
+ctl_at (const char *url, const char *const *args, const char *const *env)
 {
   Run r = { .status = -1 };
   g_autofree char *bin = g_build_filename (g_getenv ("NERVE_BUILD_ROOT"), "pipelines", "nervectl", NULL);
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_unsetenv (l, "NERVED_TOKEN");
-  g_subprocess_launcher_setenv (l, "NERVED_URL", fake.url, TRUE);
+  g_subprocess_launcher_setenv (l, "NERVED_URL", url, TRUE);
   for (const char *const *e = env; e && *e; e++) {
     g_auto (GStrv) kv = g_strsplit (*e, "=", 2);
     g_subprocess_launcher_setenv (l, kv[0], kv[1], TRUE);
@@ -163,11 +52,11 @@ ctl (const char *const *args, const char *const *env)
     return r;
   }
   g_subprocess_communicate_utf8_async (p, NULL, NULL, communicated, &r);
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   while (!r.done && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   if (!r.done) {
-    CU_FAIL ("nervectl did not finish within 30 s");
+    CU_FAIL ("nervectl did not finish within 60 s");
     g_subprocess_force_exit (p);
     while (!r.done)
       g_main_context_iteration (NULL, TRUE);
@@ -193,45 +82,13 @@ expect (Run *r, int status, const char *out_has, const char *err_has)
   g_free (r->err);
 }
 
-#define CTL(...) ctl ((const char *const[]) { __VA_ARGS__, NULL }, NULL)
+#define ARGS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define CTL(p, ...) ctl_at ((p)->url, ARGS (__VA_ARGS__), NULL)
 
-static void
-test_usage (void)
+/* A loopback URL nothing listens on: bind a port, note it, close it. */
+static char *
+dead_url (void)
 {
-  Run r = ctl ((const char *const[]) { NULL }, NULL);
-  expect (&r, 2, NULL, "Usage: nervectl");
-  r = CTL ("--help");
-  expect (&r, 0, "job TEMPLATE FILE", NULL);
-  r = CTL ("frobnicate");
-  expect (&r, 2, NULL, "unknown command 'frobnicate'");
-  r = CTL ("status");
-  expect (&r, 2, NULL, "nervectl status: missing arguments (usage: nervectl status ID)");
-  r = CTL ("status", "a", "b");
-  expect (&r, 2, NULL, "too many arguments");
-  r = CTL ("create", "tone", "freq");
-  expect (&r, 2, NULL, "expected a parameter as name=value, got 'freq'");
-  r = CTL ("list", "--id", "x");
-  expect (&r, 2, NULL, "nervectl list: unknown option --id");
-  r = CTL ("create", "tone", "--id");
-  expect (&r, 2, NULL, "--id needs a value");
-  r = CTL ("events", "--count", "many");
-  expect (&r, 2, NULL, "--count");
-  r = CTL ("events", "--timeout", "-1");
-  expect (&r, 2, NULL, "--timeout: expected seconds > 0");
-  r = CTL ("--url", "localhost:8780", "health");
-  expect (&r, 2, NULL, "invalid URL 'localhost:8780'");
-  r = CTL ("job", "denoise-file", "/no/such/file.wav");
-  expect (&r, 2, NULL, "cannot read /no/such/file.wav");
-  r = CTL ("--token-file", "/no/such/tokens", "list");
-  expect (&r, 2, NULL, "cannot read token file");
-  /* nothing reached the server */
-  CU_ASSERT_EQUAL (fake.event_connections, 0);
-}
-
-static void
-test_unreachable (void)
-{
-  /* a port nothing listens on: bind one, note it, close it */
   g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
@@ -239,135 +96,453 @@ test_unreachable (void)
   g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
   guint port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   g_socket_close (s, NULL);
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  return g_strdup_printf ("http://127.0.0.1:%u", port);
+}
+
+/* ---- usage and connection errors (no daemon) ---- */
+
+static void
+test_usage (void)
+{
+  /* against a dead URL: each exits 2 before trying to connect (that would exit 3) */
+  g_autofree char *url = dead_url ();
+  const struct {
+    const char *const *args;
+    int status;
+    const char *out, *err;
+  } cases[] = {
+    { ARGS ("--help"), 0, "job TEMPLATE FILE", NULL },
+    { ARGS ("frobnicate"), 2, NULL, "unknown command 'frobnicate'" },
+    { ARGS ("status"), 2, NULL, "nervectl status: missing arguments (usage: nervectl status ID)" },
+    { ARGS ("status", "a", "b"), 2, NULL, "too many arguments" },
+    { ARGS ("create", "tone", "freq"), 2, NULL, "expected a parameter as name=value, got 'freq'" },
+    { ARGS ("list", "--id", "x"), 2, NULL, "nervectl list: unknown option --id" },
+    { ARGS ("create", "tone", "--id"), 2, NULL, "--id needs a value" },
+    { ARGS ("events", "--count", "many"), 2, NULL, "--count" },
+    { ARGS ("events", "--timeout", "-1"), 2, NULL, "--timeout: expected seconds > 0" },
+    { ARGS ("--url", "localhost:8780", "health"), 2, NULL, "invalid URL 'localhost:8780'" },
+    { ARGS ("job", "level-job", "/no/such/file.wav"), 2, NULL, "cannot read /no/such/file.wav" },
+    { ARGS ("--token-file", "/no/such/tokens", "list"), 2, NULL, "cannot read token file" },
+  };
+  Run r = ctl_at (url, (const char *const[]) { NULL }, NULL);
+  expect (&r, 2, NULL, "Usage: nervectl");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    r = ctl_at (url, cases[i].args, NULL);
+    expect (&r, cases[i].status, cases[i].out, cases[i].err);
+  }
+}
+
+static void
+test_unreachable (void)
+{
+  g_autofree char *url = dead_url ();
   g_autofree char *want = g_strdup_printf ("cannot reach nerved at %s/v1/pipelines: ", url);
-  Run r = CTL ("--url", url, "list");
+  Run r = ctl_at (url, ARGS ("list"), NULL);
   expect (&r, 3, NULL, want);
-  g_autofree char *env = g_strdup_printf ("NERVED_URL=%s/", url);
+  g_autofree char *slash = g_strdup_printf ("%s/", url);
   g_autofree char *want_ev = g_strdup_printf ("cannot reach nerved at %s/v1/events", url);
-  r = ctl ((const char *const[]) { "events", NULL }, (const char *const[]) { env, NULL });
+  r = ctl_at (slash, ARGS ("events"), NULL);
   expect (&r, 3, NULL, want_ev);
 }
+
+/* ---- answers and error answers ---- */
 
 static void
 test_answers (void)
 {
-  Run r = CTL ("health");
-  /* pretty JSON with "key": value */
-  expect (&r, 0, "{\n  \"status\": \"ok\",\n  \"pipelines\": 0,\n  \"uptime_s\": 1.5,\n  \"list\": [\n    1,\n    {}\n  ],\n  \"e\": []\n}\n", NULL);
-  r = CTL ("metrics");
-  expect (&r, 0, "nerved_uptime_seconds 1\n", NULL);
-  r = CTL ("pause", "busy");
-  expect (&r, 1, NULL, "nervectl: pipeline busy is paused, not playing (conflict, HTTP 409)\n");
-  r = CTL ("status", "x");
-  expect (&r, 1, NULL, "nervectl: Bad Gateway (HTTP 502)");
-  /* create: parameters as strings, options in the body */
-  r = CTL ("create", "tone", "freq=440", "label=a=b", "--id", "t1", "--no-start", "--restart=on-failure");
-  expect (&r, 0, "\"params\": {\n      \"freq\": \"440\",\n      \"label\": \"a=b\"\n    },\n    \"id\": \"t1\",\n"
-      "    \"restart\": \"on-failure\",\n    \"start\": false", NULL);
-  r = CTL ("launch", "audiotestsrc ! fakesink");
-  expect (&r, 0, "\"launch\": \"audiotestsrc ! fakesink\"", NULL);
+  NervedProc *p = api_start (NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  Run r = CTL (p, "health");
+  expect (&r, 0, "{\n  \"status\": \"ok\",\n  \"pipelines\": 0,\n  \"uptime_s\": ", NULL);
+  r = CTL (p, "metrics");
+  expect (&r, 0, "\nnerved_uptime_seconds ", NULL);
+  /* create: parameters go as strings (the daemon parses them), options in the body */
+  r = CTL (p, "create", "tone", "freq=440", "label=lvl", "--id", "t1", "--no-start", "--restart=on-failure");
+  expect (&r, 0, "\"id\": \"t1\",\n  \"template\": \"tone\",\n  \"params\": {\n", "");
+  g_autofree char *log = nerved_proc_log (p);
+  CU_ASSERT (strstr (log, "msg=\"pipeline created\" id=t1 template=tone restart=on-failure") != NULL);
+  r = CTL (p, "status", "t1");
+  expect (&r, 0, "\"state\": \"created\"", NULL);
+
+  /* error answers: exit 1, "nervectl: <message> (<code>, HTTP <status>)" */
+  r = CTL (p, "pause", "t1");
+  expect (&r, 1, NULL, " (conflict, HTTP 409)\n");
+  r = CTL (p, "status", "nope");
+  expect (&r, 1, NULL, "nervectl: pipeline 'nope' not found (not_found, HTTP 404)\n");
+  r = CTL (p, "create", "tone", "freq=loud");
+  expect (&r, 1, NULL, "nervectl: freq: ");
+  r = CTL (p, "create", "tone", "freq=loud");
+  expect (&r, 1, NULL, " (bad_param, HTTP 400)\n");
+  r = CTL (p, "create", "tone", "--id", "t1");
+  expect (&r, 1, NULL, "nervectl: pipeline 't1' already exists (conflict, HTTP 409)\n");
+  r = CTL (p, "launch", "audiotestsrc ! fakesink");
+  expect (&r, 1, NULL, " (forbidden, HTTP 403)\n");
+  r = CTL (p, "delete", "t1");
+  expect (&r, 0, "\"deleted\": \"t1\"", NULL);
+  api_stop (p);
 }
+
+/* ---- the bearer token ---- */
 
 static void
 test_token (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("nervectl-XXXXXX", NULL);
+  api_setup_dirs ();
+  g_autofree char *daemon_tokens = nerved_write_token_file (api_tmp_root, "# comment\n\n  tok-1  \ntok-2", 0600);
+  const char *extra[] = { "--token-file", daemon_tokens, NULL };
+  NervedProc *p = api_start (extra);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  g_autofree char *dir = g_build_filename (api_tmp_root, "ctl-tokens", NULL);
+  g_mkdir (dir, 0700);
   g_autofree char *tokens = g_build_filename (dir, "tokens", NULL);
-  g_file_set_contents (tokens, "# comment\n\n  tok-1  \ntok-2\n", -1, NULL);
-  Run r = CTL ("--token-file", tokens, "health");
+  g_file_set_contents (tokens, "# the client's copy\n  tok-1  \n", -1, NULL);
+
+  Run r = ctl_at (p->url, ARGS ("--token-file", tokens, "list"), NULL);
+  expect (&r, 0, "\"pipelines\": []", NULL);
+  r = ctl_at (p->url, ARGS ("list"), ARGS ("NERVED_TOKEN=tok-2"));
+  expect (&r, 0, "\"pipelines\": []", NULL);
+  r = CTL (p, "list");
+  expect (&r, 1, NULL, "nervectl: authentication required: send Authorization: Bearer <token> (unauthorized, HTTP 401)\n");
+  r = ctl_at (p->url, ARGS ("list"), ARGS ("NERVED_TOKEN=tok-3"));
+  expect (&r, 1, NULL, "nervectl: the bearer token is not valid (unauthorized, HTTP 401)\n");
+  r = CTL (p, "health");   /* /healthz needs none */
   expect (&r, 0, "\"ok\"", NULL);
-  CU_ASSERT_STRING_EQUAL (fake.authorization ? fake.authorization : "", "Bearer tok-1");
-  r = ctl ((const char *const[]) { "health", NULL }, (const char *const[]) { "NERVED_TOKEN=env-token", NULL });
-  expect (&r, 0, NULL, NULL);
-  CU_ASSERT_STRING_EQUAL (fake.authorization ? fake.authorization : "", "Bearer env-token");
-  r = CTL ("health");
-  expect (&r, 0, NULL, NULL);
-  CU_ASSERT_PTR_NULL (fake.authorization);
   g_file_set_contents (tokens, "# only a comment\n", -1, NULL);
-  r = CTL ("--token-file", tokens, "health");
+  r = ctl_at (p->url, ARGS ("--token-file", tokens, "list"), NULL);
   expect (&r, 2, NULL, "holds no token");
+  api_stop (p);
   g_unlink (tokens);
   g_rmdir (dir);
 }
 
+/* ---- jobs ---- */
+
 static void
 test_job (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("nervectl-XXXXXX", NULL);
-  g_autofree char *in = g_build_filename (dir, "in.wav", NULL);
+  NervedProc *p = api_start (NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  g_autofree char *dir = g_build_filename (api_tmp_root, "ctl-job", NULL);
+  g_mkdir (dir, 0700);
+  g_autofree char *in = api_write_tone_wav (dir, 0.5);
   g_autofree char *out = g_build_filename (dir, "out.wav", NULL);
-  g_file_set_contents (in, "RIFF\0\1\2 body", 13, NULL);
-  Run r = CTL ("job", "denoise-file", in, "attenuation-limit=20", "note=a b&c", "--output", out);
+
+  /* upload, wait, download: 0.5 s at one level message per 0.1 s */
+  Run r = CTL (p, "job", "level-job", in, "interval=100000000", "--output", out);
   expect (&r, 0, "\"state\": \"done\"", "wrote");
-  CU_ASSERT_STRING_EQUAL (fake.job_query ? fake.job_query : "",
-      "template=denoise-file&wait=1&attenuation-limit=20&note=a%20b%26c");
-  CU_ASSERT (fake.job_body && g_bytes_get_size (fake.job_body) == 13
-      && memcmp (g_bytes_get_data (fake.job_body, NULL), "RIFF\0\1\2 body", 13) == 0);
-  g_autofree char *got = NULL;
+  g_autofree guchar *got = NULL;
   gsize len = 0;
-  CU_ASSERT (g_file_get_contents (out, &got, &len, NULL) && len == 11 && memcmp (got, "RIFF-output", 11) == 0);
-  r = CTL ("job", "denoise-file", in, "--no-wait");
+  CU_ASSERT_TRUE (g_file_get_contents (out, (char **) &got, &len, NULL));
+  CU_ASSERT_EQUAL (api_wav_data_size (got, len), 16000);
+  r = CTL (p, "job", "level-job", in, "interval=100000000");
+  CU_ASSERT (r.status == 0 && strstr (r.out, "\"name\": \"level\"") && strstr (r.out, "\"truncated\": false"));
   expect (&r, 0, NULL, NULL);
-  CU_ASSERT_STRING_EQUAL (fake.job_query ? fake.job_query : "", "template=denoise-file");
-  r = CTL ("job", "denoise-file", in, "--no-wait", "--output", out);
+
+  /* values travel URL-encoded: the daemon sees 'a b&c' whole (else "c" would be a parameter) */
+  r = CTL (p, "job", "level-job", in, "interval=a b&c");
+  expect (&r, 1, NULL, "nervectl: interval: 'a b&c' is not an integer (bad_param, HTTP 400)\n");
+  r = CTL (p, "job", "tone", in);
+  expect (&r, 1, NULL, "(unprocessable, HTTP 422)\n");
+
+  /* --no-wait: the running (or already done) job, to poll */
+  r = CTL (p, "job", "level-job", in, "--no-wait");
+  CU_ASSERT (strstr (r.out, "\"state\": \"running\"") || strstr (r.out, "\"state\": \"done\""));
+  expect (&r, 0, "\"template\": \"level-job\"", NULL);
+  r = CTL (p, "job", "level-job", in, "--no-wait", "--output", out);
   expect (&r, 2, NULL, "--output needs the finished job");
-  r = CTL ("job", "broken", in);
-  expect (&r, 1, "\"state\": \"failed\"", "nervectl: job j2 is failed: decodebin: no decoder");
+
+  /* not audio: the pipeline fails, so does nervectl, with the job's error */
+  g_autofree char *text = g_build_filename (dir, "not-audio.wav", NULL);
+  g_file_set_contents (text, "this is not audio at all\n", -1, NULL);
+  r = CTL (p, "job", "level-job", text);
+  CU_ASSERT (r.status == 1 && strstr (r.err, "nervectl: job ") && strstr (r.err, " is failed: "));
+  expect (&r, 1, "\"state\": \"failed\"", NULL);
   g_unlink (in);
   g_unlink (out);
+  g_unlink (text);
   g_rmdir (dir);
+  api_stop (p);
+}
+
+/* ---- events ---- */
+
+/* The "seq" of each stdout line, in order. */
+static GArray *
+seqs (const char *out)
+{
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    if (!*lines[i])
+      continue;
+    g_autoptr (JsonNode) n = json_from_string (lines[i], NULL);
+    gint64 s = n && JSON_NODE_HOLDS_OBJECT (n) ? json_object_get_int_member_with_default (json_node_get_object (n), "seq", -1) : -1;
+    g_array_append_val (a, s);
+  }
+  return a;
+}
+
+/* Checks that out holds exactly n events, numbered from first on. */
+static void
+expect_seqs (const char *out, guint n, gint64 first)
+{
+  g_autoptr (GArray) a = seqs (out);
+  gboolean ok = a->len == n;
+  for (guint i = 0; ok && i < n; i++)
+    ok = g_array_index (a, gint64, i) == first + i;
+  CU_ASSERT (ok);
+  if (!ok)
+    fprintf (stderr, "  expected %u events from seq %" G_GINT64_FORMAT ", got:\n%s\n", n, first, out);
 }
 
 static void
 test_events (void)
 {
-  /* the stream ends after id 3: nervectl resumes with Last-Event-ID 3 and prints the
-   * daemon's missed notice and the rest, in order */
-  Run r = CTL ("events", "--count", "6");
-  CU_ASSERT_EQUAL (fake.event_connections, 2);
-  CU_ASSERT_PTR_NULL (fake.last_event_id[0]);
-  CU_ASSERT_STRING_EQUAL (fake.last_event_id[1] ? fake.last_event_id[1] : "", "3");
-  expect (&r, 0, "{\"seq\":1,\"type\":\"message\"}\n{\"seq\":2,\"type\":\"message\"}\n{\"seq\":3,\"type\":\"message\"}\n"
-      "{\"missed\":2,\"type\":\"missed\"}\n{\"seq\":4,\"type\":\"message\"}\n{\"seq\":5,\"type\":\"message\"}\n"
-      "{\"seq\":6,\"type\":\"message\"}\n", "reconnecting after id 3");
-  /* --after sets the first Last-Event-ID */
-  r = CTL ("events", "--after", "41", "--count", "1");
-  expect (&r, 0, "{\"seq\":7,", NULL);
-  CU_ASSERT_STRING_EQUAL (fake.last_event_id[2] ? fake.last_event_id[2] : "", "41");
-  /* a stream that goes quiet: --timeout ends it; short of --count that is a failure */
-  gint64 t0 = g_get_monotonic_time ();
-  r = CTL ("events", "quiet", "--timeout", "0.5");
-  expect (&r, 0, "{\"seq\":1}\n", NULL);
-  r = CTL ("events", "quiet", "--timeout", "0.5", "--count", "3");
+  NervedProc *p = api_start (NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"ev\", \"params\": {\"interval\": 20000000}}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (id);
+  g_autofree char *quiet = api_create (p, "{\"template\": \"tone\", \"id\": \"quiet\", \"start\": false}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (quiet);
+
+  /* --after: the replay from the buffer, one JSON line per event; --count stops it */
+  Run r = CTL (p, "events", "ev", "--after", "0", "--count", "3");
+  CU_ASSERT (r.status == 0 && g_str_has_prefix (r.out, "{\"seq\":1,\"type\":\"created\",\"pipeline\":\"ev\","));
+  expect_seqs (r.out, 3, 1);
+  expect (&r, 0, NULL, NULL);
+  r = CTL (p, "events", "ev", "--after", "2", "--count", "2");
+  expect_seqs (r.out, 2, 3);
+  expect (&r, 0, NULL, NULL);
+  /* without --after: live events only, still in order */
+  const gint64 before = api_status_int (p, "ev", "events");
+  r = CTL (p, "events", "ev", "--count", "3");
+  g_autoptr (GArray) live = seqs (r.out);
+  CU_ASSERT (live->len == 3 && g_array_index (live, gint64, 0) > before
+      && g_array_index (live, gint64, 2) == g_array_index (live, gint64, 0) + 2);
+  expect (&r, 0, "\"type\":\"message\"", NULL);
+  /* the daemon-wide stream */
+  r = CTL (p, "events", "--after", "0", "--count", "2");
+  expect (&r, 0, "{\"seq\":1,\"type\":\"created\",\"pipeline\":\"ev\",", NULL);
+
+  /* a stream that stays quiet: --timeout ends it; short of --count that is a failure */
+  const gint64 t0 = g_get_monotonic_time ();
+  r = CTL (p, "events", "quiet", "--after", "0", "--timeout", "0.5");
+  expect (&r, 0, "{\"seq\":1,\"type\":\"created\",\"pipeline\":\"quiet\",", NULL);
+  r = CTL (p, "events", "quiet", "--after", "0", "--timeout", "0.5", "--count", "3");
   expect (&r, 1, NULL, "timed out after 0.5 s with 1 of 3 events");
-  CU_ASSERT (g_get_monotonic_time () - t0 < 10 * G_USEC_PER_SEC);
-  r = CTL ("events", "gone");
-  expect (&r, 1, NULL, "nervectl: no pipeline 'gone' (not_found, HTTP 404)");
+  CU_ASSERT (g_get_monotonic_time () - t0 < 20 * G_USEC_PER_SEC);
+  r = CTL (p, "events", "gone");
+  expect (&r, 1, NULL, "nervectl: pipeline 'gone' not found (not_found, HTTP 404)\n");
+  api_stop (p);
+}
+
+/* A resume point that fell out of the daemon's buffer: the "missed" notice first. */
+static void
+test_events_missed (void)
+{
+  NervedProc *p = api_start_config (NULL, "[nerved]\nevent-buffer = 8\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"ev\", \"params\": {\"interval\": 10000000}}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (id);
+  const gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (api_status_int (p, "ev", "events") < 20 && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  Run r = CTL (p, "events", "ev", "--after", "1", "--count", "2");
+  CU_ASSERT (g_str_has_prefix (r.out, "{\"missed\":"));
+  expect (&r, 0, "\"type\":\"missed\"}\n{\"seq\":", "the daemon's buffer no longer held some events");
+  api_stop (p);
+}
+
+/* ---- a real dropped connection ----
+ *
+ * A TCP relay on 127.0.0.1:0 between nervectl and the daemon: a thread per direction per
+ * connection, blocking I/O. It cuts its first connection right after the daemon's "id: 4"
+ * line, in the middle of that event; later connections are relayed whole. */
+
+typedef struct {
+  GSocket *listen;
+  char *daemon_host;
+  guint daemon_port;
+  guint port;
+  GThread *acceptor;
+  gboolean stopping;
+  GMutex lock;
+  GPtrArray *threads;         /* GThread * */
+  GPtrArray *sockets;         /* GSocket *: both ends of each connection, shut down at the end */
+  GPtrArray *conns;           /* GSocketConnection *: the daemon ends (closed when freed) */
+  GPtrArray *requests;        /* GString *: what each connection's client sent */
+  guint connections;
+} Relay;
+
+typedef struct {
+  Relay *r;
+  GSocket *from, *to;
+  guint index;                /* connection number */
+  gboolean downstream;
+} Pipe;
+
+static void
+relay_keep (Relay *r, GSocket *s)
+{
+  g_mutex_lock (&r->lock);
+  g_ptr_array_add (r->sockets, g_object_ref (s));
+  g_mutex_unlock (&r->lock);
+}
+
+static gpointer
+pipe_thread (gpointer data)
+{
+  Pipe *pp = data;
+  Relay *r = pp->r;
+  g_autoptr (GString) seen = g_string_new (NULL);
+  char buf[4096];
+  gssize n;
+  while ((n = g_socket_receive (pp->from, buf, sizeof buf, NULL, NULL)) > 0) {
+    gsize len = (gsize) n;
+    gboolean cut = FALSE;
+    if (pp->downstream && pp->index == 0) {
+      const gsize at = seen->len;
+      g_string_append_len (seen, buf, n);
+      const char *mark = strstr (seen->str, "\nid: 4\n");
+      if (mark) {
+        const gsize end = (gsize) (mark - seen->str) + strlen ("\nid: 4\n");
+        len = end > at ? end - at : 0;
+        cut = TRUE;
+      }
+    } else if (!pp->downstream) {
+      g_mutex_lock (&r->lock);
+      GString *req = g_ptr_array_index (r->requests, pp->index);
+      g_string_append_len (req, buf, n);
+      g_mutex_unlock (&r->lock);
+    }
+    if (len && g_socket_send (pp->to, buf, len, NULL, NULL) < 0)
+      break;
+    if (cut)
+      break;
+  }
+  g_socket_shutdown (pp->from, TRUE, TRUE, NULL);
+  g_socket_shutdown (pp->to, TRUE, TRUE, NULL);
+  g_free (pp);
+  return NULL;
 }
 
 static void
-run_with_server (void (*fn) (void))
+relay_pipe (Relay *r, GSocket *from, GSocket *to, guint index, gboolean downstream)
 {
-  if (fake_start () == 0)
-    fn ();
-  else
-    CU_FAIL ("the test server could not listen");
-  fake_stop ();
+  Pipe *pp = g_new0 (Pipe, 1);
+  *pp = (Pipe) { r, from, to, index, downstream };
+  GThread *t = g_thread_new ("relay-pipe", pipe_thread, pp);
+  g_mutex_lock (&r->lock);
+  g_ptr_array_add (r->threads, t);
+  g_mutex_unlock (&r->lock);
 }
 
-#define WITH_SERVER(fn) static void fn##_s (void) { run_with_server (fn); }
-WITH_SERVER (test_usage)
-WITH_SERVER (test_unreachable)
-WITH_SERVER (test_answers)
-WITH_SERVER (test_token)
-WITH_SERVER (test_job)
-WITH_SERVER (test_events)
+static gpointer
+acceptor_thread (gpointer data)
+{
+  Relay *r = data;
+  for (;;) {
+    g_autoptr (GSocket) client = g_socket_accept (r->listen, NULL, NULL);
+    if (!client || g_atomic_int_get (&r->stopping))
+      return NULL;
+    g_autoptr (GSocketClient) sc = g_socket_client_new ();
+    g_autoptr (GSocketConnection) up = g_socket_client_connect_to_host (sc, r->daemon_host, (guint16) r->daemon_port,
+        NULL, NULL);
+    if (!up)
+      continue;
+    GSocket *daemon = g_socket_connection_get_socket (up);
+    g_socket_set_blocking (daemon, TRUE);
+    relay_keep (r, client);
+    relay_keep (r, daemon);
+    g_mutex_lock (&r->lock);
+    const guint index = r->connections++;
+    g_ptr_array_add (r->requests, g_string_new (NULL));
+    g_ptr_array_add (r->conns, g_object_ref (up));   /* it closes its socket when freed */
+    g_mutex_unlock (&r->lock);
+    relay_pipe (r, client, daemon, index, FALSE);
+    relay_pipe (r, daemon, client, index, TRUE);
+  }
+}
+
+static Relay *
+relay_new (NervedProc *p)
+{
+  Relay *r = g_new0 (Relay, 1);
+  g_mutex_init (&r->lock);
+  r->threads = g_ptr_array_new ();
+  r->sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  r->conns = g_ptr_array_new_with_free_func (g_object_unref);
+  r->requests = g_ptr_array_new ();
+  r->daemon_host = g_strdup ("127.0.0.1");
+  r->daemon_port = p->port;
+  r->listen = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  if (!g_socket_bind (r->listen, any, TRUE, NULL) || !g_socket_listen (r->listen, NULL))
+    CU_FAIL ("the relay cannot listen");
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (r->listen, NULL);
+  r->port = bound ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
+  r->acceptor = g_thread_new ("relay-accept", acceptor_thread, r);
+  return r;
+}
+
+static void
+relay_free (Relay *r)
+{
+  /* wake the acceptor with one last connection */
+  g_atomic_int_set (&r->stopping, TRUE);
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GSocketConnection) wake = g_socket_client_connect_to_host (sc, "127.0.0.1", (guint16) r->port, NULL, NULL);
+  g_thread_join (r->acceptor);
+  g_mutex_lock (&r->lock);
+  for (guint i = 0; i < r->sockets->len; i++)
+    g_socket_shutdown (g_ptr_array_index (r->sockets, i), TRUE, TRUE, NULL);
+  g_mutex_unlock (&r->lock);
+  for (guint i = 0; i < r->threads->len; i++)
+    g_thread_join (g_ptr_array_index (r->threads, i));
+  g_ptr_array_unref (r->threads);
+  g_ptr_array_unref (r->sockets);
+  g_ptr_array_unref (r->conns);
+  for (guint i = 0; i < r->requests->len; i++)
+    g_string_free (g_ptr_array_index (r->requests, i), TRUE);
+  g_ptr_array_unref (r->requests);
+  g_object_unref (r->listen);
+  g_free (r->daemon_host);
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+static void
+test_events_resume (void)
+{
+  NervedProc *p = api_start (NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
+  g_autofree char *id = api_create (p, "{\"template\": \"tone\", \"id\": \"ev\", \"params\": {\"interval\": 20000000}}");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (id);
+  Relay *relay = relay_new (p);
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u", relay->port);
+  /* the first connection dies inside event 4: nervectl resumes after 3, the last event it
+   * got whole, and prints 4 from the second */
+  Run r = ctl_at (url, ARGS ("events", "ev", "--after", "0", "--count", "8"), NULL);
+  expect_seqs (r.out, 8, 1);
+  CU_ASSERT (relay->connections == 2);
+  g_mutex_lock (&relay->lock);
+  const char *second = relay->requests->len > 1 ? ((GString *) g_ptr_array_index (relay->requests, 1))->str : "";
+  const gboolean resumed_after_3 = strstr (second, "\r\nLast-Event-ID: 3\r\n") != NULL;
+  g_mutex_unlock (&relay->lock);
+  CU_ASSERT_TRUE (resumed_after_3);
+  expect (&r, 0, NULL, "reconnecting after id 3\n");
+  relay_free (relay);
+  api_stop (p);
+}
 
 NERVE_TEST_MAIN ("nerved-ctl",
-  { "usage errors exit 2 and say what is wrong", test_usage_s },
-  { "an unreachable daemon exits 3 naming the URL", test_unreachable_s },
-  { "answers are pretty JSON; error answers exit 1 with message, code and status", test_answers_s },
-  { "the bearer token comes from --token-file or $NERVED_TOKEN", test_token_s },
-  { "job uploads the file with its parameters and downloads the output", test_job_s },
-  { "events resumes with Last-Event-ID, prints the missed notice, honours --count and --timeout", test_events_s })
+  { "usage errors exit 2 and say what is wrong", test_usage },
+  { "an unreachable daemon exits 3 naming the URL", test_unreachable },
+  { "answers are pretty JSON; error answers exit 1 with message, code and status", test_answers },
+  { "the bearer token comes from --token-file or $NERVED_TOKEN", test_token },
+  { "job uploads the file with its parameters and downloads the output", test_job },
+  { "events: --after replays, --count and --timeout end, 404 exits 1", test_events },
+  { "events: a resume point out of the buffer prints the missed notice", test_events_missed },
+  { "events resume with Last-Event-ID after a dropped connection", test_events_resume },
+  { "cleanup", api_cleanup })

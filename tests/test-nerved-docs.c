@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nerved-daemon.h"
 #include "nerved-harness.h"
 
 #define BLOCK_TIMEOUT_S "120"
@@ -196,6 +197,38 @@ test_doc_covers_api (void)
   }
 }
 
+/* "key = " at the start of a line (or "#key = ", a commented-out example) */
+static gboolean
+has_key_line (const char *text, const char *key)
+{
+  g_autofree char *a = g_strdup_printf ("\n%s = ", key);
+  g_autofree char *b = g_strdup_printf ("\n#%s = ", key);
+  return strstr (text, a) || strstr (text, b);
+}
+
+/* Every key of the config file (nerved_config_keys: the table the loader uses) is in the
+ * document's example and its table, and in the shipped example config. */
+static void
+test_doc_covers_config (void)
+{
+  g_autofree char *md = read_doc ();
+  g_autofree char *conf_path = nerve_test_path ("pipelines/nerved.conf.in");
+  g_autofree char *conf = NULL;
+  CU_ASSERT_TRUE_FATAL (g_file_get_contents (conf_path, &conf, NULL, NULL));
+  guint n = 0;
+  for (const char *const *k = nerved_config_keys (); *k; k++, n++) {
+    g_autofree char *cell = g_strdup_printf ("`%s`", *k);
+    const gboolean in_table = strstr (md, cell) != NULL, in_example = has_key_line (md, *k),
+                   in_conf = has_key_line (conf, *k);
+    CU_ASSERT (in_table && in_example && in_conf);
+    if (!(in_table && in_example && in_conf))
+      fprintf (stderr, "config key %s:%s%s%s\n", *k, in_table ? "" : " not in docs/daemon.md's table",
+          in_example ? "" : " not in docs/daemon.md's example", in_conf ? "" : " not in pipelines/nerved.conf.in");
+  }
+  CU_ASSERT (n >= 20);
+}
+
 NERVE_TEST_MAIN ("nerved-docs",
   { "the document names every route and shows every nervectl command", test_doc_covers_api },
+  { "every config key is documented and in the example config", test_doc_covers_config },
   { "every sh block of docs/daemon.md runs against a real daemon", test_doc_blocks })

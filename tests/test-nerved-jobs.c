@@ -1,6 +1,5 @@
 /* nerved API, the longer-running parts: jobs (upload, results, output, retention), the
  * SIGTERM drain (EOS reaches wavenc, which fixes its WAV header) and the SIGHUP reload. */
-#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,42 +11,12 @@
 
 /* ---- jobs ---- */
 
-/* A 16-bit mono 16 kHz WAV of a 440 Hz tone */
-static char *
-write_tone_wav (const char *dir, double seconds)
-{
-  const int rate = 16000, n = (int) (seconds * rate);
-  GByteArray *b = g_byte_array_new ();
-  guint32 u32;
-  guint16 u16;
-#define PUT32(v) (u32 = GUINT32_TO_LE (v), g_byte_array_append (b, (guint8 *) &u32, 4))
-#define PUT16(v) (u16 = GUINT16_TO_LE (v), g_byte_array_append (b, (guint8 *) &u16, 2))
-  g_byte_array_append (b, (const guint8 *) "RIFF", 4);
-  PUT32 (36 + n * 2);
-  g_byte_array_append (b, (const guint8 *) "WAVEfmt ", 8);
-  PUT32 (16);
-  PUT16 (1);
-  PUT16 (1);
-  PUT32 (rate);
-  PUT32 (rate * 2);
-  PUT16 (2);
-  PUT16 (16);
-  g_byte_array_append (b, (const guint8 *) "data", 4);
-  PUT32 (n * 2);
-  for (int i = 0; i < n; i++)
-    PUT16 ((guint16) (gint16) (8000.0 * sin (2.0 * G_PI * 440.0 * i / rate)));
-  char *path = g_build_filename (dir, "tone.wav", NULL);
-  g_file_set_contents (path, (const char *) b->data, b->len, NULL);
-  g_byte_array_unref (b);
-  return path;
-}
-
 static void
 test_jobs (void)
 {
   NervedProc *p = api_start (NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
-  g_autofree char *wav = write_tone_wav (api_tmp_root, 1.0);
+  g_autofree char *wav = api_write_tone_wav (api_tmp_root, 1.0);
   g_autofree char *data = NULL;
   gsize len = 0;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (wav, &data, &len, NULL));
@@ -241,14 +210,6 @@ limits_templates (const char *const *extra)
   return g_steal_pointer (&tdir);
 }
 
-static char *
-write_config (const char *name, const char *text)
-{
-  char *path = g_build_filename (api_tmp_root, name, NULL);
-  CU_ASSERT_TRUE (g_file_set_contents (path, text, -1, NULL));
-  return path;
-}
-
 static void
 test_job_limits (void)
 {
@@ -261,15 +222,13 @@ test_job_limits (void)
     NULL,
   };
   g_autofree char *tdir = limits_templates (slow);
-  g_autofree char *conf = write_config ("limits.conf", "[nerved]\njob-timeout = 1\njob-max-results = 5\n");
-  const char *args[] = { "--config", conf, NULL };
-  NervedProc *p = api_start_with (tdir, args);
+  NervedProc *p = api_start_config (tdir, "[nerved]\njob-timeout = 1\njob-max-results = 5\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *wdir = g_build_filename (api_tmp_root, "limits", NULL);
   g_mkdir (wdir, 0700);
 
   /* 1 s at one level message per 10 ms: 100 messages, 5 kept */
-  g_autofree char *wav1 = write_tone_wav (wdir, 1.0);
+  g_autofree char *wav1 = api_write_tone_wav (wdir, 1.0);
   g_autofree char *data1 = NULL;
   gsize len1 = 0;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (wav1, &data1, &len1, NULL));
@@ -299,7 +258,7 @@ test_job_limits (void)
   CU_ASSERT_TRUE (json_object_has_member (o2, "truncated") && !json_object_get_boolean_member (o2, "truncated"));
 
   /* 5 s played in real time: fails after job-timeout = 1 s, its pipeline torn down */
-  g_autofree char *wav5 = write_tone_wav (wdir, 5.0);
+  g_autofree char *wav5 = api_write_tone_wav (wdir, 5.0);
   g_autofree char *data5 = NULL;
   gsize len5 = 0;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (wav5, &data5, &len5, NULL));
@@ -334,7 +293,7 @@ test_job_limits (void)
   api_stop (p);
 
   /* bad values are refused at start with the key named */
-  g_autofree char *bad = write_config ("bad.conf", "[nerved]\njob-timeout = 0\n");
+  g_autofree char *bad = api_write_file ("bad.conf", "[nerved]\njob-timeout = 0\n");
   const char *bargs[] = { "--config", bad, "--templates", tdir, "--listen", "127.0.0.1:0", NULL };
   g_autofree char *berr = NULL;
   const int st = nerved_run_expect_exit (bargs, 30000, &berr);
@@ -354,9 +313,7 @@ test_health_draining (void)
     NULL,
   };
   g_autofree char *tdir = limits_templates (stuck);
-  g_autofree char *conf = write_config ("drain.conf", "[nerved]\nstop-timeout-ms = 1500\ndrain-timeout-ms = 20000\n");
-  const char *args[] = { "--config", conf, NULL };
-  NervedProc *p = api_start_with (tdir, args);
+  NervedProc *p = api_start_config (tdir, "[nerved]\nstop-timeout-ms = 1500\ndrain-timeout-ms = 20000\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL (p);
   g_autofree char *id = api_create (p, "{\"template\": \"stuck\", \"id\": \"stuck\"}");
   CU_ASSERT_PTR_NOT_NULL (id);

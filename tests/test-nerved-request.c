@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nerved-api-check.h"
 #include "nerved-daemon.h"
 #include "nerved-error.h"
 #include "nerved-request.h"
@@ -346,18 +347,6 @@ test_config (void)
   nerved_config_clear (&c2);
 }
 
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d))) {
-    g_autofree char *c = g_build_filename (path, n, NULL);
-    g_remove (c);
-  }
-  g_rmdir (path);
-}
-
 int
 main (void)
 {
@@ -372,7 +361,7 @@ main (void)
     { NULL, NULL },
   };
   int failed = nerve_test_main ("nerved-request", tests);
-  rm_rf (dir);
+  api_rm_rf (dir);
   g_free (dir);
   return failed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nerved-api-check.h"
 #include "nerved-error.h"
 #include "nerved-template.h"
 
@@ -172,18 +173,6 @@ test_sentiment_file_runs (void)
   }
 }
 
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d))) {
-    g_autofree char *c = g_build_filename (path, n, NULL);
-    g_remove (c);
-  }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -208,7 +197,7 @@ main (int argc, char **argv)
   };
   int failed = nerve_test_main ("nerved-shipped", tests);
   g_hash_table_unref (templates);
-  rm_rf (dir);
+  api_rm_rf (dir);
   g_free (dir);
   return failed ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "nerved-api-check.h"
 #include "nerved-error.h"
 #include "nerved-template.h"
 
@@ -644,20 +645,6 @@ test_hostile_values (void)
   CU_ASSERT_TRUE (hostile_rendered > 40 && hostile_refused > 200);
 }
 
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    const char *n;
-    while (d && (n = g_dir_read_name (d))) {
-      g_autofree char *c = g_build_filename (path, n, NULL);
-      rm_rf (c);
-    }
-  }
-  g_remove (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -693,7 +680,7 @@ main (int argc, char **argv)
     { NULL, NULL },
   };
   int failed = nerve_test_main ("nerved-template", tests);
-  rm_rf (top);
+  api_rm_rf (top);
   free (top);
   g_free (root);
   g_free (outside);
