@@ -11,9 +11,9 @@ PACKAGES=(meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
   dataset-fashion-mnist)
 PACKAGES+=(libsentencepiece-dev) # core/tokenizer-spm.cc
 PACKAGES+=(libsndfile1-dev) # core/audiofile.c
-PACKAGES+=(libgstreamer1.0-dev gstreamer1.0-tools) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
+PACKAGES+=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good) # plugins/ (libgstnerve.so), gstreamer-check for its tests, gst-launch-1.0
 PACKAGES+=(sonic-pi-samples espeak-ng flite sox) # denoise training: noise samples; voices for models/denoise/make-tts.sh
-PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
+PACKAGES+=(ffmpeg gstreamer1.0-plugins-bad pocketsphinx-testdata python3-numpy) # models/denoise/evaluate.py, bench-denoise: decoding, the webrtcdsp and arnndn peers, held-out speech and noise
 
 install_missing() {
   local missing=()
@@ -44,6 +44,11 @@ demo)
   echo "== the shipped sentiment model in a GStreamer pipeline (one JSON object per line)"
   GST_PLUGIN_PATH=$PWD/build/plugins gst-launch-1.0 -q filesrc location=models/sentiment/demo.txt ! \
     nervesentiment model=models/sentiment/sentiment.nerve output=json ! fdsink fd=1
+  echo "== the shipped denoise model in a GStreamer pipeline, then scored against the clean speech"
+  GST_PLUGIN_PATH=$PWD/build/plugins gst-launch-1.0 -q filesrc location=tests/fixtures/denoise-noisy.flac ! \
+    decodebin ! audioconvert ! audioresample ! nervedenoise model=models/denoise/denoise.nerve ! \
+    wavenc ! filesink location=build/demo-enhanced.wav
+  ./build/core/cli/nerve score tests/fixtures/denoise-clean.flac build/demo-enhanced.wav tests/fixtures/denoise-noisy.flac
   ;;
 test)
   install_missing

@@ -13,6 +13,27 @@
 
 #include "rng.h"
 
+#include <math.h>
+
+/* Random draws the mixers and noise generators share. */
+static inline float
+nerve_draw_uniform (NerveRng *r, float lo, float hi)
+{
+  return lo + (hi - lo) * nerve_rng_uniform (r);
+}
+
+static inline float
+nerve_draw_log_uniform (NerveRng *r, float lo, float hi)
+{
+  return expf (nerve_draw_uniform (r, logf (lo), logf (hi)));
+}
+
+static inline gboolean
+nerve_draw_coin (NerveRng *r, float p)
+{
+  return nerve_rng_uniform (r) < p;
+}
+
 G_BEGIN_DECLS
 
 /* ---- file lists ---- */

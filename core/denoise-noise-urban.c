@@ -11,24 +11,6 @@
 
 #include "denoise-data.h"
 
-static float
-uniform (NerveRng *r, float lo, float hi)
-{
-  return lo + (hi - lo) * nerve_rng_uniform (r);
-}
-
-static float
-log_uniform (NerveRng *r, float lo, float hi)
-{
-  return expf (uniform (r, logf (lo), logf (hi)));
-}
-
-static gboolean
-coin (NerveRng *r, float p)
-{
-  return nerve_rng_uniform (r) < p;
-}
-
 static void
 normalize_rms (float *x, gsize n)
 {
@@ -109,22 +91,22 @@ nerve_noise_random_eq (NerveRng *r, int rate, float *x, gsize n)
     Biquad b;
     switch (nerve_rng_below (r, 6)) {
     case 0:
-      b = biquad (BQ_PEAK, log_uniform (r, 60, top), log_uniform (r, 0.5f, 3), uniform (r, -12, 12), rate);
+      b = biquad (BQ_PEAK, nerve_draw_log_uniform (r, 60, top), nerve_draw_log_uniform (r, 0.5f, 3), nerve_draw_uniform (r, -12, 12), rate);
       break;
     case 1:
-      b = biquad (BQ_LOWSHELF, log_uniform (r, 60, 500), 0.707, uniform (r, -12, 12), rate);
+      b = biquad (BQ_LOWSHELF, nerve_draw_log_uniform (r, 60, 500), 0.707, nerve_draw_uniform (r, -12, 12), rate);
       break;
     case 2:
-      b = biquad (BQ_HIGHSHELF, log_uniform (r, 1500, top), 0.707, uniform (r, -12, 12), rate);
+      b = biquad (BQ_HIGHSHELF, nerve_draw_log_uniform (r, 1500, top), 0.707, nerve_draw_uniform (r, -12, 12), rate);
       break;
     case 3:
-      b = biquad (BQ_LOWPASS, log_uniform (r, 1000, top), log_uniform (r, 0.5f, 1.2f), 0, rate);
+      b = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 1000, top), nerve_draw_log_uniform (r, 0.5f, 1.2f), 0, rate);
       break;
     case 4:
-      b = biquad (BQ_HIGHPASS, log_uniform (r, 50, 500), log_uniform (r, 0.5f, 1.2f), 0, rate);
+      b = biquad (BQ_HIGHPASS, nerve_draw_log_uniform (r, 50, 500), nerve_draw_log_uniform (r, 0.5f, 1.2f), 0, rate);
       break;
     default:
-      b = biquad (BQ_BANDPASS, log_uniform (r, 200, MIN (4000.0f, top)), log_uniform (r, 0.4f, 1.5f), 0, rate);
+      b = biquad (BQ_BANDPASS, nerve_draw_log_uniform (r, 200, MIN (4000.0f, top)), nerve_draw_log_uniform (r, 0.4f, 1.5f), 0, rate);
       break;
     }
     biquad_run (&b, x, n);
@@ -172,12 +154,12 @@ resonant_pulse (NerveRng *r, int rate, float *h, gsize cap, int modes, float f_l
   float f[4], tau[4], amp[4], tmax = 0;
   modes = MIN (modes, 4);
   for (int m = 0; m < modes; m++) {
-    f[m] = log_uniform (r, f_lo, MIN (f_hi, 0.45f * (float) rate));
-    tau[m] = log_uniform (r, tau_lo, tau_hi);
-    amp[m] = uniform (r, 0.3f, 1);
+    f[m] = nerve_draw_log_uniform (r, f_lo, MIN (f_hi, 0.45f * (float) rate));
+    tau[m] = nerve_draw_log_uniform (r, tau_lo, tau_hi);
+    amp[m] = nerve_draw_uniform (r, 0.3f, 1);
     tmax = MAX (tmax, tau[m]);
   }
-  float btau = log_uniform (r, 0.0005f, 0.004f);
+  float btau = nerve_draw_log_uniform (r, 0.0005f, 0.004f);
   gsize hn = MIN (cap, (gsize) (5 * MAX (tmax, btau) * (float) rate) + 1);
   for (gsize i = 0; i < hn; i++) {
     double t = (double) i / rate, v = burst * exp (-t / btau) * nerve_rng_normal (r);
@@ -194,15 +176,15 @@ static void
 engine (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 {
   memset (x, 0, n * sizeof *x);
-  float f0 = log_uniform (r, 18, 70), jitter = uniform (r, 0.005f, 0.04f), drift = uniform (r, 0, 0.04f);
-  float drift_hz = log_uniform (r, 0.1f, 0.6f), drift_ph = uniform (r, 0, 6.2831853f);
+  float f0 = nerve_draw_log_uniform (r, 18, 70), jitter = nerve_draw_uniform (r, 0.005f, 0.04f), drift = nerve_draw_uniform (r, 0, 0.04f);
+  float drift_hz = nerve_draw_log_uniform (r, 0.1f, 0.6f), drift_ph = nerve_draw_uniform (r, 0, 6.2831853f);
   int cylinders = 4 + 2 * (int) nerve_rng_below (r, 3);
   float cyl[8];
   for (int c = 0; c < cylinders; c++)
-    cyl[c] = uniform (r, 0.7f, 1.3f);
+    cyl[c] = nerve_draw_uniform (r, 0.7f, 1.3f);
   gsize cap = (gsize) rate / 8;
   float *h = g_new (float, cap);
-  gsize hn = resonant_pulse (r, rate, h, cap, 3, 60, 900, 0.003f, 0.025f, uniform (r, 0.1f, 0.6f));
+  gsize hn = resonant_pulse (r, rate, h, cap, 3, 60, 900, 0.003f, 0.025f, nerve_draw_uniform (r, 0.1f, 0.6f));
   double t = -(double) hn / rate; /* start early so the segment does not open on silence */
   for (int c = 0; t * rate < (double) n; c++) {
     double f = f0 * (1 + drift * sin (drift_ph + 2 * G_PI * drift_hz * t));
@@ -213,10 +195,10 @@ engine (NerveRng *r, int rate, float *x, gsize n, float *tmp)
   g_free (h);
   normalize_rms (x, n);
   /* rumble: low-passed noise 15-5 dB below */
-  float g = powf (10, uniform (r, -15, -5) / 20);
+  float g = powf (10, nerve_draw_uniform (r, -15, -5) / 20);
   for (gsize i = 0; i < n; i++)
     tmp[i] = nerve_rng_normal (r);
-  Biquad lp = biquad (BQ_LOWPASS, log_uniform (r, 100, 400), 0.707, 0, rate);
+  Biquad lp = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 100, 400), 0.707, 0, rate);
   biquad_run (&lp, tmp, n);
   normalize_rms (tmp, n);
   for (gsize i = 0; i < n; i++)
@@ -227,10 +209,10 @@ engine (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 static void
 gate (NerveRng *r, int rate, float *x, gsize n, float on_lo, float on_hi, float off_lo, float off_hi)
 {
-  gboolean on = coin (r, 0.8f);
+  gboolean on = nerve_draw_coin (r, 0.8f);
   gsize pos = 0, ramp = (gsize) (0.01 * rate) + 1;
   while (pos < n) {
-    gsize len = (gsize) ((on ? uniform (r, on_lo, on_hi) : uniform (r, off_lo, off_hi)) * (float) rate) + 1;
+    gsize len = (gsize) ((on ? nerve_draw_uniform (r, on_lo, on_hi) : nerve_draw_uniform (r, off_lo, off_hi)) * (float) rate) + 1;
     for (gsize i = 0; i < len && pos + i < n; i++) {
       float e = on ? 1 : 0.02f; /* "off": the far background, not digital silence */
       if (on && i < ramp)
@@ -251,21 +233,21 @@ static void
 drill (NerveRng *r, int rate, float *x, gsize n, float *hiss)
 {
   memset (x, 0, n * sizeof *x);
-  if (coin (r, 0.5f)) {
-    float rate_hz = log_uniform (r, 8, 30), jitter = uniform (r, 0.005f, 0.03f);
+  if (nerve_draw_coin (r, 0.5f)) {
+    float rate_hz = nerve_draw_log_uniform (r, 8, 30), jitter = nerve_draw_uniform (r, 0.005f, 0.03f);
     gsize cap = (gsize) rate / 10;
     float *h = g_new (float, cap);
-    gsize hn = resonant_pulse (r, rate, h, cap, 3, 800, 6000, 0.005f, 0.04f, uniform (r, 1, 3));
+    gsize hn = resonant_pulse (r, rate, h, cap, 3, 800, 6000, 0.005f, 0.04f, nerve_draw_uniform (r, 1, 3));
     for (double t = -(double) hn / rate; t * rate < (double) n; t += (1 + jitter * nerve_rng_normal (r)) / rate_hz)
       add_at (x, n, (gssize) floor (t * rate), h, hn, 1 + 0.2f * nerve_rng_normal (r));
     g_free (h);
     normalize_rms (x, n);
-    float floor_g = powf (10, uniform (r, -25, -10) / 20);
+    float floor_g = powf (10, nerve_draw_uniform (r, -25, -10) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += floor_g * nerve_rng_normal (r);
   } else {
-    double f0 = log_uniform (r, 150, 1200), ph = 0, rot = f0 / uniform (r, 2, 8);
-    float p = uniform (r, 0.3f, 1.0f), depth = uniform (r, 0.2f, 0.8f);
+    double f0 = nerve_draw_log_uniform (r, 150, 1200), ph = 0, rot = f0 / nerve_draw_uniform (r, 2, 8);
+    float p = nerve_draw_uniform (r, 0.3f, 1.0f), depth = nerve_draw_uniform (r, 0.2f, 0.8f);
     int K = MIN (40, (int) (0.45 * rate / f0));
     double amp[40];
     for (int k = 1; k <= K; k++)
@@ -278,10 +260,10 @@ drill (NerveRng *r, int rate, float *x, gsize n, float *hiss)
       x[i] = (float) v;
     }
     normalize_rms (x, n);
-    float g = powf (10, uniform (r, -6, 6) / 20);
+    float g = powf (10, nerve_draw_uniform (r, -6, 6) / 20);
     for (gsize i = 0; i < n; i++)
       hiss[i] = nerve_rng_normal (r);
-    Biquad bp = biquad (BQ_BANDPASS, log_uniform (r, 1000, MIN (6000.0f, 0.4f * (float) rate)), 0.7, 0, rate);
+    Biquad bp = biquad (BQ_BANDPASS, nerve_draw_log_uniform (r, 1000, MIN (6000.0f, 0.4f * (float) rate)), 0.7, 0, rate);
     biquad_run (&bp, hiss, n);
     normalize_rms (hiss, n);
     for (gsize i = 0; i < n; i++)
@@ -296,10 +278,10 @@ static void
 siren (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 {
   int mode = (int) nerve_rng_below (r, 3);
-  double lo = uniform (r, 450, 900), hi = lo * uniform (r, 1.4f, 2.2f);
-  double period = mode == 0 ? uniform (r, 2, 7) : mode == 1 ? uniform (r, 0.15f, 0.5f) : uniform (r, 0.8f, 1.6f);
-  double ph0 = uniform (r, 0, 1), ph = 0, shift = uniform (r, 0.97f, 1.03f);
-  float p = uniform (r, 1, 2.5f), level = uniform (r, -6, 6), tilt = uniform (r, -6, 6);
+  double lo = nerve_draw_uniform (r, 450, 900), hi = lo * nerve_draw_uniform (r, 1.4f, 2.2f);
+  double period = mode == 0 ? nerve_draw_uniform (r, 2, 7) : mode == 1 ? nerve_draw_uniform (r, 0.15f, 0.5f) : nerve_draw_uniform (r, 0.8f, 1.6f);
+  double ph0 = nerve_draw_uniform (r, 0, 1), ph = 0, shift = nerve_draw_uniform (r, 0.97f, 1.03f);
+  float p = nerve_draw_uniform (r, 1, 2.5f), level = nerve_draw_uniform (r, -6, 6), tilt = nerve_draw_uniform (r, -6, 6);
   int K = 1;
   while ((2 * K + 1) * hi < 0.45 * rate && K < 12)
     K++;
@@ -325,7 +307,7 @@ siren (NerveRng *r, int rate, float *x, gsize n, float *tmp)
     x[i] = (float) (v * pow (10, (level + tilt * t / ((double) n / rate)) / 20));
   }
   normalize_rms (x, n);
-  float g = powf (10, uniform (r, -25, -8) / 20);
+  float g = powf (10, nerve_draw_uniform (r, -25, -8) / 20);
   nerve_noise_synth (NERVE_NOISE_PINK, r, rate, NULL, tmp, n);
   for (gsize i = 0; i < n; i++)
     x[i] += g * tmp[i];
@@ -336,27 +318,27 @@ siren (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 static void
 wind (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 {
-  gboolean ac = coin (r, 0.5f);
+  gboolean ac = nerve_draw_coin (r, 0.5f);
   nerve_noise_synth (ac ? NERVE_NOISE_PINK : NERVE_NOISE_BROWN, r, rate, NULL, x, n);
-  Biquad lp = biquad (BQ_LOWPASS, ac ? log_uniform (r, 400, 4000) : log_uniform (r, 150, 1200),
-                      log_uniform (r, 0.5f, 1.5f), 0, rate);
+  Biquad lp = biquad (BQ_LOWPASS, ac ? nerve_draw_log_uniform (r, 400, 4000) : nerve_draw_log_uniform (r, 150, 1200),
+                      nerve_draw_log_uniform (r, 0.5f, 1.5f), 0, rate);
   biquad_run (&lp, x, n);
   normalize_rms (x, n);
   if (ac) {
-    double f0 = uniform (r, 45, 150);
-    float g = powf (10, uniform (r, -20, -6) / 20);
+    double f0 = nerve_draw_uniform (r, 45, 150);
+    float g = powf (10, nerve_draw_uniform (r, -20, -6) / 20);
     memset (tmp, 0, n * sizeof *tmp);
     for (int k = 1; k <= 6 && k * f0 < 0.45 * rate; k++) {
-      float a = powf ((float) k, -uniform (r, 0.5f, 2)), ph = uniform (r, 0, 6.2831853f);
+      float a = powf ((float) k, -nerve_draw_uniform (r, 0.5f, 2)), ph = nerve_draw_uniform (r, 0, 6.2831853f);
       for (gsize i = 0; i < n; i++)
         tmp[i] += a * (float) sin (ph + 2 * G_PI * k * f0 * (double) i / rate);
     }
     normalize_rms (tmp, n);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
-    nerve_noise_modulate (r, rate, uniform (r, 0.5f, 3), x, n);
+    nerve_noise_modulate (r, rate, nerve_draw_uniform (r, 0.5f, 3), x, n);
   } else {
-    nerve_noise_modulate (r, rate, uniform (r, 8, 20), x, n);
+    nerve_noise_modulate (r, rate, nerve_draw_uniform (r, 8, 20), x, n);
   }
 }
 
@@ -366,21 +348,21 @@ static void
 traffic (NerveRng *r, int rate, float *x, gsize n, float *tmp)
 {
   nerve_noise_synth (NERVE_NOISE_BROWN, r, rate, NULL, x, n);
-  Biquad lp = biquad (BQ_LOWPASS, log_uniform (r, 200, 800), 0.707, 0, rate);
+  Biquad lp = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 200, 800), 0.707, 0, rate);
   biquad_run (&lp, x, n);
   normalize_rms (x, n);
-  double dur = (double) n / rate, per_s = log_uniform (r, 0.3f, 2);
+  double dur = (double) n / rate, per_s = nerve_draw_log_uniform (r, 0.3f, 2);
   for (double t0 = -2 + -log (1 - nerve_rng_uniform (r)) / per_s; t0 < dur + 2;
        t0 += -log (1 - nerve_rng_uniform (r)) / per_s) {
-    double w = uniform (r, 0.4f, 2.5f), f0 = uniform (r, 40, 120), ph = 0;
-    float peak = log_uniform (r, 1, 8), tone = uniform (r, 0, 0.5f);
+    double w = nerve_draw_uniform (r, 0.4f, 2.5f), f0 = nerve_draw_uniform (r, 40, 120), ph = 0;
+    float peak = nerve_draw_log_uniform (r, 1, 8), tone = nerve_draw_uniform (r, 0, 0.5f);
     gssize a = MAX ((gssize) 0, (gssize) ((t0 - 8 * w) * rate)), b = MIN ((gssize) n, (gssize) ((t0 + 8 * w) * rate));
     if (a >= b)
       continue;
     gsize len = (gsize) (b - a);
     for (gsize i = 0; i < len; i++)
       tmp[i] = nerve_rng_normal (r);
-    Biquad lp2 = biquad (BQ_LOWPASS, log_uniform (r, 300, 1200), 0.707, 0, rate);
+    Biquad lp2 = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 300, 1200), 0.707, 0, rate);
     biquad_run (&lp2, tmp, len);
     for (gsize i = 0; i < len; i++) {
       double t = (double) (a + (gssize) i) / rate, u = (t - t0) / w, env = 1 / (1 + u * u);
@@ -390,10 +372,10 @@ traffic (NerveRng *r, int rate, float *x, gsize n, float *tmp)
       x[a + (gssize) i] += (float) (peak * env * (tmp[i] * 3 + tone * eng));
     }
   }
-  if (coin (r, 0.2f)) { /* a horn: two detuned square-ish tones */
-    double f1 = uniform (r, 350, 500), f2 = f1 * uniform (r, 1.2f, 1.35f), len = uniform (r, 0.2f, 1);
+  if (nerve_draw_coin (r, 0.2f)) { /* a horn: two detuned square-ish tones */
+    double f1 = nerve_draw_uniform (r, 350, 500), f2 = f1 * nerve_draw_uniform (r, 1.2f, 1.35f), len = nerve_draw_uniform (r, 0.2f, 1);
     gsize at = nerve_rng_below (r, (guint32) n), hn = MIN (n - at, (gsize) (len * rate));
-    float a = log_uniform (r, 1, 4);
+    float a = nerve_draw_log_uniform (r, 1, 4);
     for (gsize i = 0; i < hn; i++) {
       double t = (double) i / rate, v = 0;
       for (int k = 1; k <= 9 && k * f2 < 0.45 * rate; k += 2)
@@ -411,7 +393,7 @@ crowd (NerveRng *r, const NerveClipSet *speech, const int *talkers, int n_talker
   memset (x, 0, n * sizeof *x);
   int count = 10 + (int) nerve_rng_below (r, 21);
   for (int t = 0; t < count; t++) {
-    double speed = log_uniform (r, 0.9f, 1.4f);
+    double speed = nerve_draw_log_uniform (r, 0.9f, 1.4f);
     gsize pos = 0;
     gboolean first = TRUE;
     while (pos < n) {
@@ -427,7 +409,7 @@ crowd (NerveRng *r, const NerveClipSet *speech, const int *talkers, int n_talker
       pos += take;
     }
     normalize_rms (tmp, n);
-    float g = powf (10.0f, uniform (r, -4, 4) / 20);
+    float g = powf (10.0f, nerve_draw_uniform (r, -4, 4) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
   }

@@ -34,19 +34,6 @@ nerve_noise_type_from_name (const char *name, NerveNoiseType *t, GError **error)
   return FALSE;
 }
 
-static float
-uniform (NerveRng *r, float lo, float hi)
-{
-  return lo + (hi - lo) * nerve_rng_uniform (r);
-}
-
-/* log-uniform in [lo, hi] */
-static float
-log_uniform (NerveRng *r, float lo, float hi)
-{
-  return expf (uniform (r, logf (lo), logf (hi)));
-}
-
 static void
 normalize_rms (float *x, gsize n)
 {
@@ -113,17 +100,17 @@ brown (NerveRng *r, float *x, gsize n)
 static void
 hum (NerveRng *r, int rate, float *x, gsize n)
 {
-  double f0 = (nerve_rng_u32 (r) & 1 ? 50.0 : 60.0) + uniform (r, -0.3f, 0.3f);
-  float p = uniform (r, 0.3f, 2.0f);
+  double f0 = (nerve_rng_u32 (r) & 1 ? 50.0 : 60.0) + nerve_draw_uniform (r, -0.3f, 0.3f);
+  float p = nerve_draw_uniform (r, 0.3f, 2.0f);
   gboolean odd = nerve_rng_u32 (r) & 1;
   int K = (int) (MIN (4000.0, 0.45 * rate) / f0);
   float amp[96], phase[96];
   K = MIN (K, 96);
   for (int k = 1; k <= K; k++) {
-    amp[k - 1] = powf ((float) k, -p) * uniform (r, 0.3f, 1.0f) * (odd && k % 2 == 0 ? 0.2f : 1.0f);
-    phase[k - 1] = uniform (r, 0, 6.2831853f);
+    amp[k - 1] = powf ((float) k, -p) * nerve_draw_uniform (r, 0.3f, 1.0f) * (odd && k % 2 == 0 ? 0.2f : 1.0f);
+    phase[k - 1] = nerve_draw_uniform (r, 0, 6.2831853f);
   }
-  float floor_level = log_uniform (r, 0.001f, 0.05f);
+  float floor_level = nerve_draw_log_uniform (r, 0.001f, 0.05f);
   memset (x, 0, n * sizeof *x);
   for (int k = 1; k <= K; k++) {
     double w = 2 * G_PI * f0 * k / rate;
@@ -160,7 +147,7 @@ babble (NerveRng *r, const NerveClipSet *speech, float *x, gsize n, float *tmp)
       first = FALSE;
     }
     normalize_rms (tmp, n);
-    float g = powf (10.0f, uniform (r, -3, 3) / 20);
+    float g = powf (10.0f, nerve_draw_uniform (r, -3, 3) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
   }
@@ -172,17 +159,17 @@ static void
 clicks (NerveRng *r, int rate, float *x, gsize n)
 {
   memset (x, 0, n * sizeof *x);
-  float per_s = log_uniform (r, 1, 30);
+  float per_s = nerve_draw_log_uniform (r, 1, 30);
   double t = 0;
   for (;;) {
     t += -log (1.0 - nerve_rng_uniform (r)) / per_s; /* exponential gaps */
     gsize at = (gsize) (t * rate);
     if (at >= n)
       break;
-    float a = uniform (r, 0.2f, 1.0f) * (nerve_rng_u32 (r) & 1 ? 1 : -1);
-    float tau = log_uniform (r, 0.0003f, 0.005f) * rate, decay = expf (-1 / tau);
+    float a = nerve_draw_uniform (r, 0.2f, 1.0f) * (nerve_rng_u32 (r) & 1 ? 1 : -1);
+    float tau = nerve_draw_log_uniform (r, 0.0003f, 0.005f) * rate, decay = expf (-1 / tau);
     gboolean ring = nerve_rng_u32 (r) & 1;
-    double w = 2 * G_PI * uniform (r, 1000, MIN (5000, 0.45f * rate)) / rate;
+    double w = 2 * G_PI * nerve_draw_uniform (r, 1000, MIN (5000, 0.45f * rate)) / rate;
     gsize len = MIN ((gsize) (6 * tau) + 1, n - at);
     float env = a;
     for (gsize i = 0; i < len; i++, env *= decay)
@@ -200,7 +187,7 @@ clicks (NerveRng *r, int rate, float *x, gsize n)
 static void
 tonal (NerveRng *r, int rate, float *x, gsize n)
 {
-  double fc = log_uniform (r, 100, MIN (6000, 0.4f * rate)), q = log_uniform (r, 0.5f, 8);
+  double fc = nerve_draw_log_uniform (r, 100, MIN (6000, 0.4f * rate)), q = nerve_draw_log_uniform (r, 0.5f, 8);
   double w0 = 2 * G_PI * fc / rate, alpha = sin (w0) / (2 * q), a0 = 1 + alpha;
   double b0 = alpha / a0, b2 = -alpha / a0, a1 = -2 * cos (w0) / a0, a2 = (1 - alpha) / a0;
   double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
@@ -213,9 +200,9 @@ tonal (NerveRng *r, int rate, float *x, gsize n)
   normalize_rms (x, n);
   int tones = (int) nerve_rng_below (r, 4);
   for (int k = 0; k < tones; k++) {
-    double f = log_uniform (r, 150, MIN (4000, 0.4f * rate)), depth = uniform (r, 0, 0.01f) * f;
-    double vib = log_uniform (r, 0.1f, 1), ph = 0, a = log_uniform (r, 0.3f, 3) * G_SQRT2;
-    double vph = uniform (r, 0, 6.2831853f);
+    double f = nerve_draw_log_uniform (r, 150, MIN (4000, 0.4f * rate)), depth = nerve_draw_uniform (r, 0, 0.01f) * f;
+    double vib = nerve_draw_log_uniform (r, 0.1f, 1), ph = 0, a = nerve_draw_log_uniform (r, 0.3f, 3) * G_SQRT2;
+    double vph = nerve_draw_uniform (r, 0, 6.2831853f);
     for (gsize i = 0; i < n; i++) {
       ph += 2 * G_PI * (f + depth * sin (vph + 2 * G_PI * vib * (double) i / rate)) / rate;
       x[i] += (float) (a * sin (ph));
@@ -275,9 +262,9 @@ nerve_noise_modulate (NerveRng *r, int rate, float depth_db, float *x, gsize n)
 {
   double f[3], ph[3], a[3], sum = 0;
   for (int k = 0; k < 3; k++) {
-    f[k] = log_uniform (r, 0.05f, 2) / rate;
-    ph[k] = uniform (r, 0, 6.2831853f);
-    a[k] = uniform (r, 0.2f, 1);
+    f[k] = nerve_draw_log_uniform (r, 0.05f, 2) / rate;
+    ph[k] = nerve_draw_uniform (r, 0, 6.2831853f);
+    a[k] = nerve_draw_uniform (r, 0.2f, 1);
     sum += a[k];
   }
   /* gain in dB = depth/2 * s(t), s in [-1, 1] */

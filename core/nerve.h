@@ -8,6 +8,7 @@
 #include "model.h"
 #include "stream.h"
 #include "modelfile.h"
+#include "model-path.h"
 #include "optim.h"
 #include "schedule.h"
 #include "clip.h"

@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "gstnervecommon.h"
 #include "nerve.h"
 
 GST_DEBUG_CATEGORY_STATIC (nerve_denoise_debug);
@@ -155,34 +156,6 @@ GST_ELEMENT_REGISTER_DEFINE (nervedenoise, "nervedenoise", GST_RANK_NONE, GST_TY
 
 /* ------------------------------------------------------------------ model */
 
-/* The model file to load: the property, else NERVE_MODEL_PATH's directories, else
- * the installed default. NULL when there is none. */
-static gchar *
-resolve_model_path (const gchar *prop)
-{
-  if (prop && *prop)
-    return g_strdup (prop);
-  const gchar *env = g_getenv ("NERVE_MODEL_PATH");
-  if (env) {
-    g_auto (GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-    for (gchar **d = dirs; *d; d++) {
-      if (!**d)
-        continue;
-      gchar *a = g_build_filename (*d, "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-      a = g_build_filename (*d, "denoise", "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-    }
-  }
-  if (g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_IS_REGULAR))
-    return g_strdup (NERVE_DEFAULT_DENOISE_MODEL);
-  return NULL;
-}
-
 static void
 unload (GstNerveDenoise *self)
 {
@@ -206,27 +179,14 @@ load (GstNerveDenoise *self)
   self->settings_changed = TRUE; /* the new denoiser gets every setting */
   GST_OBJECT_UNLOCK (self);
 
-  g_autofree gchar *path = resolve_model_path (prop);
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No denoise model found"),
-                       ("Set the model property (nervedenoise model=/path/to/denoise.nerve), put denoise.nerve "
-                        "in a directory listed in NERVE_MODEL_PATH, or install the default model as %s",
-                        NERVE_DEFAULT_DENOISE_MODEL));
+  g_autofree gchar *path = NULL;
+  self->model = gst_nerve_load_model (GST_ELEMENT (self), "denoise", prop, NERVE_DEFAULT_DENOISE_MODEL, &path);
+  if (!self->model)
     return FALSE;
-  }
   g_autoptr (GError) err = NULL;
-  GST_DEBUG_OBJECT (self, "loading model %s", path);
-  self->model = nerve_model_load (path, &err);
-  if (!self->model) {
-    if (g_file_test (path, G_FILE_TEST_EXISTS))
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model"), ("%s", err->message));
-    return FALSE;
-  }
   self->den = nerve_denoiser_new (self->model, &err);
   if (!self->den) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s: %s", path, err->message));
+    gst_nerve_model_unusable (GST_ELEMENT (self), path, err);
     g_clear_pointer (&self->model, nerve_model_unref);
     return FALSE;
   }
@@ -323,11 +283,8 @@ post_interval (GstNerveDenoise *self)
     return;
   const GstClockTime ts = sample_time (self, a->start);
   const GstClockTime end = sample_time (self, a->start + a->n);
-  GstClockTime rt = GST_CLOCK_TIME_NONE, st = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID (ts) && self->segment.format == GST_FORMAT_TIME) {
-    rt = gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, ts);
-    st = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, ts);
-  }
+  GstClockTime rt, st;
+  gst_nerve_segment_times (&self->segment, ts, &rt, &st);
   const double n = (double) a->n;
   GstStructure *s = gst_structure_new (
     "nervedenoise", "voice-probability", G_TYPE_DOUBLE, a->vad / n, "snr", G_TYPE_DOUBLE, a->snr / n, "gain",

@@ -54,6 +54,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "gstnervecommon.h"
 #include "gstnervemeta.h"
 #include "textsegment.h"
 #include "nerve.h"
@@ -162,34 +163,6 @@ gst_nerve_sentiment_output_get_type (void)
 
 /* ------------------------------------------------------------------ start / stop */
 
-/* The model file to load: the property, else NERVE_MODEL_PATH's directories, else
- * the installed default. NULL when there is none. */
-static gchar *
-resolve_model_path (const gchar *prop)
-{
-  if (prop && *prop)
-    return g_strdup (prop);
-  const gchar *env = g_getenv ("NERVE_MODEL_PATH");
-  if (env) {
-    g_auto (GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-    for (gchar **d = dirs; *d; d++) {
-      if (!**d)
-        continue;
-      gchar *a = g_build_filename (*d, "sentiment.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-      a = g_build_filename (*d, "sentiment", "sentiment.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-    }
-  }
-  if (g_file_test (NERVE_DEFAULT_SENTIMENT_MODEL, G_FILE_TEST_IS_REGULAR))
-    return g_strdup (NERVE_DEFAULT_SENTIMENT_MODEL);
-  return NULL;
-}
-
 static void
 clear_unit (gpointer p)
 {
@@ -230,28 +203,14 @@ start (GstNerveSentiment *self)
   self->out_mode = self->output;
   GST_OBJECT_UNLOCK (self);
 
-  g_autofree gchar *path = resolve_model_path (prop);
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No sentiment model found"),
-                       ("Set the model property (nervesentiment model=/path/to/sentiment.nerve), put "
-                        "sentiment.nerve in a directory listed in NERVE_MODEL_PATH, or install the default "
-                        "model as %s",
-                        NERVE_DEFAULT_SENTIMENT_MODEL));
+  g_autofree gchar *path = NULL;
+  self->model = gst_nerve_load_model (GST_ELEMENT (self), "sentiment", prop, NERVE_DEFAULT_SENTIMENT_MODEL, &path);
+  if (!self->model)
     return FALSE;
-  }
   g_autoptr (GError) err = NULL;
-  GST_DEBUG_OBJECT (self, "loading model %s", path);
-  self->model = nerve_model_load (path, &err);
-  if (!self->model) {
-    if (g_file_test (path, G_FILE_TEST_EXISTS))
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s", err->message));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model"), ("%s", err->message));
-    return FALSE;
-  }
   self->classifier = nerve_text_classifier_new (self->model, CLASSIFY_BATCH, &err);
   if (!self->classifier) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model"), ("%s: %s", path, err->message));
+    gst_nerve_model_unusable (GST_ELEMENT (self), path, err);
     g_clear_pointer (&self->model, nerve_model_unref);
     return FALSE;
   }
@@ -405,11 +364,8 @@ post_unit_message (GstNerveSentiment *self, const Unit *u, int label, float conf
     g_value_set_static_string (&w, self->labels[k]);
     gst_value_array_append_and_take_value (&names, &w);
   }
-  GstClockTime rt = GST_CLOCK_TIME_NONE, st = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID (u->pts) && self->segment.format == GST_FORMAT_TIME) {
-    rt = gst_segment_to_running_time (&self->segment, GST_FORMAT_TIME, u->pts);
-    st = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME, u->pts);
-  }
+  GstClockTime rt, st;
+  gst_nerve_segment_times (&self->segment, u->pts, &rt, &st);
   GstStructure *s = gst_structure_new ("nervesentiment", "text", G_TYPE_STRING, u->text, "label", G_TYPE_STRING,
                                        self->labels[label], "label-index", G_TYPE_INT, label, "confidence",
                                        G_TYPE_DOUBLE, (double) confidence, "truncated", G_TYPE_BOOLEAN, truncated,

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -122,6 +123,47 @@ nerve_test_path (const char *relative)
 {
   const char *root = g_getenv ("NERVE_SOURCE_ROOT");
   return g_build_filename (root ? root : ".", relative, NULL);
+}
+
+static char *
+data_dir_candidate (void)
+{
+  const char *env = g_getenv ("NERVE_DATA_DIR");
+  return env && *env ? g_strdup (env) : nerve_test_path ("../shared/data");
+}
+
+char *
+nerve_test_data_dir (void)
+{
+  char *d = data_dir_candidate ();
+  if (!g_file_test (d, G_FILE_TEST_IS_DIR))
+    g_clear_pointer (&d, g_free);
+  return d;
+}
+
+char *
+nerve_test_data_path (const char *relative)
+{
+  g_autofree char *d = data_dir_candidate ();
+  char *p = relative ? g_build_filename (d, relative, NULL) : g_strdup (d);
+  if (!g_file_test (p, G_FILE_TEST_EXISTS)) {
+    if (relative)
+      nerve_test_skip ("no %s (set NERVE_DATA_DIR to the shared data folder)", p);
+    else
+      nerve_test_skip ("no shared data folder at %s (set NERVE_DATA_DIR to it)", p);
+    g_clear_pointer (&p, g_free);
+  }
+  return p;
+}
+
+void
+nerve_test_skip (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *why = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "  SKIP: %s\n", why);
 }
 
 NerveFixture *

@@ -55,6 +55,16 @@ int nerve_fixture_shape (NerveFixture *f, const char *c, const char *name, int d
 /* Where tests find their fixtures and data: NERVE_SOURCE_ROOT set by meson. */
 char *nerve_test_path (const char *relative);
 
+/* The shared data folder (datasets, pretrained weights): NERVE_DATA_DIR, else
+ * ../shared/data beside the source tree. NULL, printing nothing, when it is not a
+ * directory. */
+char *nerve_test_data_dir (void);
+/* <data folder>/RELATIVE (the folder itself when RELATIVE is NULL) when it exists; else
+ * NULL after a SKIP line naming what is missing and NERVE_DATA_DIR. */
+char *nerve_test_data_path (const char *relative);
+/* Prints "  SKIP: <why>" to stderr, for a test that cannot run here and returns. */
+void nerve_test_skip (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
 /* Writes <dir>/<prefix>-images-idx3-ubyte[.gz] and -labels-idx1-ubyte: n images of 2x3
  * with pixel k of image i = (i*6+k) % 256 and label i % 10 (label of image 0 replaced
  * by extra_label when >= 0), with the given image magic number. */

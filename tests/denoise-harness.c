@@ -210,36 +210,3 @@ run_model_at (const char *model, const char *props, const float *x, gsize n, con
   return o->x;
 }
 
-/* Runs a pipeline to EOS (or error) with a timeout; returns TRUE on EOS. */
-gboolean
-run_pipeline (GstElement *p, GError **error)
-{
-  GstBus *bus = gst_element_get_bus (p);
-  gboolean ok = gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  ok = ok && m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
-  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
-    gst_message_parse_error (m, error, NULL);
-  if (m)
-    gst_message_unref (m);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (bus);
-  return ok;
-}
-
-void
-cleanup_dir (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (path, name, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      cleanup_dir (p);
-    else
-      remove (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}

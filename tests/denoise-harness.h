@@ -4,6 +4,8 @@
 #include <gst/audio/audio.h>
 #include <gst/check/gstharness.h>
 
+#include "element-check.h"
+
 #define RATE 16000
 #define STFT_SIZE 512
 #define STFT_HOP 128
@@ -47,6 +49,3 @@ float *run_model_at (const char *model, const char *props, const float *x, gsize
 
 gboolean all_finite (const float *x, gsize n);
 double max_abs_diff (const float *a, const float *b, gsize n);
-/* Runs a pipeline to EOS (or error) with a 60 s timeout; TRUE on EOS. */
-gboolean run_pipeline (GstElement *p, GError **error);
-void cleanup_dir (const char *path);

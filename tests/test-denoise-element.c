@@ -13,15 +13,6 @@
 
 static char *dir, *model_path, *model48_path;
 static char *mute_path, *pass_path; /* every gain and the VAD sigmoid(-30) ~ 0, or sigmoid(30) ~ 1 */
-static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
-
-static void
-count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-  gst_warnings++;
-  g_log_default_handler (domain, level, message, data);
-}
-
 /* The C API's whole-signal answer with the same model. */
 static float *
 capi_denoise (const char *path, const float *x, gsize n, float mix)
@@ -297,7 +288,7 @@ test_gap (void)
   gst_harness_teardown (tmp);
   g_string_free (o.order, TRUE);
   gst_harness_teardown (h);
-  CU_ASSERT_EQUAL (gst_warnings, 0);
+  CU_ASSERT_EQUAL (gst_warning_count (), 0);
 
   /* a GAP-flagged buffer is silence in the timeline (whatever its bytes) */
   h = harness (NULL);
@@ -360,69 +351,10 @@ test_nonfinite_input (void)
   CU_ASSERT (snr > 20); /* 30.0 dB with the random test model */
 }
 
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_READY);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
-/* The element fails going to READY with an error carrying the loader's message. */
-static void
-expect_model_error (const char *path, int code, const char *load_message)
-{
-  GstElement *e = gst_element_factory_make ("nervedenoise", NULL);
-  g_object_set (e, "model", path, NULL);
-  GstStateChangeReturn ret;
-  g_autofree char *debug = NULL;
-  g_autoptr (GError) err = start_element (e, &ret, &debug);
-  CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  CU_ASSERT_TRUE (g_error_matches (err, GST_RESOURCE_ERROR, code));
-  CU_ASSERT_STRING_EQUAL (err->message, "Could not load model");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (debug);
-  if (!strstr (debug, load_message)) {
-    fprintf (stderr, "  '%s' lacks the loader's '%s'\n", debug, load_message);
-    CU_FAIL ("error carries the loader's message");
-  }
-  gst_object_unref (e);
-}
-
-static void
-expect_load_error (const char *path, int code)
-{
-  g_autoptr (GError) load_err = NULL;
-  NerveModel *nm = nerve_model_load (path, &load_err);
-  CU_ASSERT_PTR_NULL_FATAL (nm);
-  expect_model_error (path, code, load_err->message);
-}
-
 static void
 test_model_errors (void)
 {
-  g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);
-  expect_load_error (missing, GST_RESOURCE_ERROR_NOT_FOUND);
-  g_autofree char *garbage = g_build_filename (dir, "garbage.nerve", NULL);
-  g_file_set_contents (garbage, "this is not a model file at all", -1, NULL);
-  expect_load_error (garbage, GST_RESOURCE_ERROR_OPEN_READ);
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (model_path, &bytes, &len, NULL));
-  g_autofree char *cut = g_build_filename (dir, "cut.nerve", NULL);
-  g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL);
-  expect_load_error (cut, GST_RESOURCE_ERROR_OPEN_READ);
+  check_bad_model_files ("nervedenoise", GST_STATE_READY, model_path, dir);
   /* a good model file that is no denoise model: the denoiser's message */
   g_autoptr (GError) err = NULL;
   NerveModel *m = nerve_model_new ("{\"input\":[4],\"layers\":[{\"type\":\"dense\",\"units\":2}]}", &err);
@@ -431,7 +363,7 @@ test_model_errors (void)
   CU_ASSERT_TRUE_FATAL (nerve_model_save (m, other, NULL));
   NerveDenoiser *d = nerve_denoiser_new (m, &err);
   CU_ASSERT_PTR_NULL_FATAL (d);
-  expect_model_error (other, GST_RESOURCE_ERROR_OPEN_READ, err->message);
+  expect_model_error ("nervedenoise", GST_STATE_READY, other, GST_RESOURCE_ERROR_OPEN_READ, err->message);
   nerve_model_unref (m);
 }
 
@@ -752,8 +684,7 @@ test_level_meta (void)
 int
 main (int argc, char **argv)
 {
-  gst_init (&argc, &argv);
-  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+  element_suite_init (&argc, &argv);
   dir = g_dir_make_tmp ("nerve-denoise-el-XXXXXX", NULL);
   model_path = write_mask_model (dir, "mask16.nerve", RATE, STFT_SIZE, STFT_HOP, NAN, 1);
   model48_path = write_mask_model (dir, "mask48.nerve", 48000, 960, 480, NAN, 2);

@@ -18,34 +18,6 @@
 static char *dir, *model_path, *model48_path;
 /* the committed fixture: espeak-ng speech plus seeded noise, and the clean speech, 16 kHz */
 static char *noisy_fixture, *clean_fixture;
-static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
-
-static void
-count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-  gst_warnings++;
-  g_log_default_handler (domain, level, message, data);
-}
-
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_READY);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
 static void
 test_default_model (void)
 {
@@ -54,17 +26,8 @@ test_default_model (void)
   g_mkdir_with_parents (empty, 0700);
   g_mkdir_with_parents (models, 0700);
   g_setenv ("NERVE_MODEL_PATH", empty, TRUE);
-  if (!g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_EXISTS)) {
-    GstElement *e = gst_element_factory_make ("nervedenoise", NULL);
-    GstStateChangeReturn ret;
-    g_autofree char *debug = NULL;
-    g_autoptr (GError) err = start_element (e, &ret, &debug);
-    CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
-    CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "NERVE_MODEL_PATH"));
-    gst_object_unref (e);
-  }
+  if (!g_file_test (NERVE_DEFAULT_DENOISE_MODEL, G_FILE_TEST_EXISTS))
+    expect_no_model ("nervedenoise", GST_STATE_READY);
   /* <dir>/denoise/denoise.nerve in a NERVE_MODEL_PATH directory is found */
   g_autofree char *bytes = NULL;
   gsize len = 0;
@@ -104,19 +67,7 @@ test_state_cycles (void)
                                            "audio/x-raw,rate=16000,channels=1,format=S16LE ! nervedenoise model=\"%s\" "
                                            "! fakesink sync=false",
                                            model_path);
-  GstElement *p = gst_parse_launch (desc, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
-  int eos = 0;
-  for (int i = 0; i < 100; i++) {
-    if (i % 2) {
-      CU_ASSERT_NOT_EQUAL (gst_element_set_state (p, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-      CU_ASSERT_EQUAL (gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-    } else {
-      eos += run_pipeline (p, NULL);
-    }
-  }
-  CU_ASSERT_EQUAL (eos, 50);
-  gst_object_unref (p);
+  check_pipeline_cycles (desc);
 }
 
 /* The trained model: NERVE_DENOISE_MODEL, else models/denoise/denoise.nerve; NULL
@@ -209,7 +160,7 @@ test_file_pipeline (void)
   CU_ASSERT_EQUAL_FATAL (n0, nc);
   CU_ASSERT_EQUAL (n1, nc);
   CU_ASSERT (max_abs_diff (y0, noisy, nc) <= 1.0 / 32768);
-  CU_ASSERT_EQUAL (gst_warnings, 0);
+  CU_ASSERT_EQUAL (gst_warning_count (), 0);
 }
 
 /* A real model on the committed speech fixture: the pipeline's output has a higher
@@ -277,7 +228,7 @@ test_trained_model (void)
 {
   g_autofree char *model = trained_model ();
   if (!model) {
-    printf ("  SKIP: no trained model (set NERVE_DENOISE_MODEL or add models/denoise/denoise.nerve)\n");
+    nerve_test_skip ("no trained model (set NERVE_DENOISE_MODEL or add models/denoise/denoise.nerve)");
     return;
   }
   check_real_model (model);
@@ -287,17 +238,11 @@ test_trained_model (void)
 static void
 test_imported_models (void)
 {
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  g_autofree char *data = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  g_autofree char *dtln = g_build_filename (data, "pretrained", "dtln", NULL);
-  g_autofree char *rnn = g_build_filename (data, "pretrained", "rnnoise", "sh.rnnn", NULL);
   int ran = 0;
   for (int k = 0; k < 2; k++) {
-    const char *src = k ? rnn : dtln;
-    if (!g_file_test (src, G_FILE_TEST_EXISTS)) {
-      printf ("  SKIP: no %s (set NERVE_DATA_DIR to the shared data folder)\n", src);
+    g_autofree char *src = nerve_test_data_path (k ? "pretrained/rnnoise/sh.rnnn" : "pretrained/dtln");
+    if (!src)
       continue;
-    }
     g_autoptr (GError) err = NULL;
     g_autoptr (NerveModel) m = k ? nerve_import_rnnoise (src, &err) : nerve_import_dtln (src, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL (m);
@@ -315,13 +260,8 @@ test_imported_models (void)
 static void
 test_documented_launch_lines (void)
 {
-  g_autofree char *src = nerve_test_path ("plugins/gstnervedenoise.c");
   g_autofree char *out = g_build_filename (dir, "enhanced.wav", NULL);
-  g_autofree char *code = NULL;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (src, &code, NULL, NULL));
-  char *end = strstr (code, "*/");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (end);
-  *end = 0; /* the doc block only */
+  g_autofree char *code = element_doc_block ("plugins/gstnervedenoise.c");
   g_autofree char *md_path = nerve_test_path ("docs/elements/nervedenoise.md");
   g_autofree char *md = NULL;
   CU_ASSERT_TRUE_FATAL (g_file_get_contents (md_path, &md, NULL, NULL));
@@ -334,29 +274,11 @@ test_documented_launch_lines (void)
       continue;
     if (strstr (cmd, "autoaudiosrc")) /* the live example needs a sound card */
       continue;
-    g_autoptr (GString) s = g_string_new (cmd);
-    g_autofree char *qf = g_shell_quote (noisy_fixture), *qm = g_shell_quote (model_path), *qo = g_shell_quote (out);
-    g_autofree char *lf = g_strconcat ("location=", qf, NULL), *lm = g_strconcat ("model=", qm, NULL),
-                    *lo = g_strconcat ("location=", qo, NULL);
-    CU_ASSERT (g_string_replace (s, "location=noisy.flac", lf, 0) == 1);
-    CU_ASSERT (g_string_replace (s, "model=denoise.nerve", lm, 0) == 1);
-    g_string_replace (s, "location=enhanced.wav", lo, 0);
-    g_auto (GStrv) argv = NULL;
-    CU_ASSERT_TRUE_FATAL (g_shell_parse_argv (s->str, NULL, &argv, NULL));
-    g_auto (GStrv) envp = g_get_environ ();
-    const char *asan = g_getenv ("NERVE_TEST_ASAN_RUNTIME"); /* sanitizer builds: gst-launch is not instrumented */
-    if (asan && *asan) {
-      envp = g_environ_setenv (envp, "LD_PRELOAD", asan, TRUE);
-      envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
-    }
-    g_autofree char *sout = NULL, *serr = NULL;
-    int status = -1;
-    g_autoptr (GError) err = NULL;
+    g_autofree char *line = launch_line_with_files (cmd, "noisy.flac", noisy_fixture, "denoise.nerve", model_path,
+                                                    "enhanced.wav", out);
+    g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE_FATAL (g_spawn_sync (NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &sout, &serr, &status, &err));
-    if (!g_spawn_check_wait_status (status, NULL))
-      fprintf (stderr, "  '%s' failed:\n%s\n%s\n", s->str, sout, serr);
-    CU_ASSERT_TRUE (g_spawn_check_wait_status (status, NULL));
+    CU_ASSERT_TRUE (run_launch_line (line, &sout));
     if (strstr (cmd, "enhanced.wav"))
       CU_ASSERT_TRUE (g_file_test (out, G_FILE_TEST_IS_REGULAR));
     if (strstr (cmd, " -m "))
@@ -369,8 +291,7 @@ test_documented_launch_lines (void)
 int
 main (int argc, char **argv)
 {
-  gst_init (&argc, &argv);
-  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+  element_suite_init (&argc, &argv);
   dir = g_dir_make_tmp ("nerve-denoise-pl-XXXXXX", NULL);
   model_path = write_mask_model (dir, "mask16.nerve", RATE, STFT_SIZE, STFT_HOP, NAN, 1);
   model48_path = write_mask_model (dir, "mask48.nerve", 48000, 960, 480, NAN, 2);

@@ -279,18 +279,12 @@ test_tiny (void)
 
 /* ---- against the PyTorch reference ---- */
 
+/* The shared data folder when it holds the DTLN weights, else NULL after a SKIP line. */
 static char *
 data_dir (void)
 {
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  char *d = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  g_autofree char *m1 = g_build_filename (d, "pretrained", "dtln", "model_1.onnx", NULL);
-  if (!g_file_test (m1, G_FILE_TEST_EXISTS)) {
-    fprintf (stderr, "  SKIP: no DTLN weights at %s (set NERVE_DATA_DIR to the shared data folder)\n", m1);
-    g_free (d);
-    return NULL;
-  }
-  return d;
+  g_autofree char *m1 = nerve_test_data_path ("pretrained/dtln/model_1.onnx");
+  return m1 ? nerve_test_data_dir () : NULL;
 }
 
 typedef struct {

@@ -534,6 +534,52 @@ test_describe (void)
     fputs (s->str, stderr);
 }
 
+/* nerve_model_find_default: NERVE_MODEL_PATH's directories (the file, then
+ * <stem>/file), then the fallbacks; an error naming each place otherwise. */
+static void
+test_find_default (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *sub = g_build_filename (dir, "denoise", NULL);
+  g_autofree char *nested = g_build_filename (sub, "denoise.nerve", NULL);
+  g_autofree char *flat = g_build_filename (dir, "denoise.nerve", NULL);
+  g_autofree char *fallback = g_build_filename (dir, "fallback.nerve", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing.nerve", NULL);
+  g_mkdir (sub, 0700);
+  g_file_set_contents (fallback, "x", 1, NULL);
+  const char *const fallbacks[] = { missing, fallback, NULL };
+  g_autoptr (GError) err = NULL;
+
+  g_unsetenv ("NERVE_MODEL_PATH");
+  g_autofree char *a = nerve_model_find_default ("denoise.nerve", fallbacks, &err);
+  CU_ASSERT_STRING_EQUAL (a, fallback);
+  CU_ASSERT_PTR_NULL (nerve_model_find_default ("denoise.nerve", NULL, &err));
+  CU_ASSERT_TRUE (err && err->code == NERVE_ERROR_IO);
+  expect_contains (err ? err->message : NULL, "NERVE_MODEL_PATH (not set)");
+  g_clear_error (&err);
+
+  /* empty entries are skipped; <dir>/denoise/denoise.nerve, then <dir>/denoise.nerve first */
+  g_autofree char *search = g_strconcat (G_SEARCHPATH_SEPARATOR_S, sub, "-none", G_SEARCHPATH_SEPARATOR_S, dir, NULL);
+  g_setenv ("NERVE_MODEL_PATH", search, TRUE);
+  g_file_set_contents (nested, "x", 1, NULL);
+  g_autofree char *b = nerve_model_find_default ("denoise.nerve", fallbacks, &err);
+  CU_ASSERT_STRING_EQUAL (b, nested);
+  g_file_set_contents (flat, "x", 1, NULL);
+  g_autofree char *c = nerve_model_find_default ("denoise.nerve", fallbacks, &err);
+  CU_ASSERT_STRING_EQUAL (c, flat);
+
+  /* nothing anywhere: every place is named */
+  CU_ASSERT_PTR_NULL (nerve_model_find_default ("sentiment.nerve", (const char *const[]) { missing, NULL }, &err));
+  expect_contains (err ? err->message : NULL, "no sentiment.nerve found");
+  expect_contains (err ? err->message : NULL, "sentiment" G_DIR_SEPARATOR_S "sentiment.nerve");
+  expect_contains (err ? err->message : NULL, search);
+  expect_contains (err ? err->message : NULL, missing);
+  g_unsetenv ("NERVE_MODEL_PATH");
+  g_unlink (nested);
+  g_rmdir (sub);
+  rm_tree (dir);
+}
+
 NERVE_TEST_MAIN ("modelfile",
                  { "roundtrip", test_roundtrip },
                  { "python_written", test_python_written },
@@ -543,4 +589,5 @@ NERVE_TEST_MAIN ("modelfile",
                  { "broken_declarations", test_broken_declarations },
                  { "mutations", test_mutations },
                  { "atomic_save", test_atomic_save },
-                 { "describe", test_describe })
+                 { "describe", test_describe },
+                 { "find_default", test_find_default })

@@ -10,19 +10,6 @@
 #include "nerve.h"
 
 static char *
-data_dir (void)
-{
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  char *d = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  if (!g_file_test (d, G_FILE_TEST_IS_DIR)) {
-    fprintf (stderr, "  SKIP: no data at %s (set NERVE_DATA_DIR to the shared data folder)\n", d);
-    g_free (d);
-    return NULL;
-  }
-  return d;
-}
-
-static char *
 tiny_text (gsize *len)
 {
   g_autofree char *path = nerve_test_path ("tests/fixtures/rnnoise-tiny.rnnn");
@@ -116,7 +103,7 @@ test_network_vs_pytorch (void)
   g_autoptr (NerveModel) m = nerve_import_rnnoise_from_data (text, len, "rnnoise-tiny.rnnn", &err);
   CU_ASSERT_PTR_NOT_NULL_FATAL (m);
   stream_compare (m, f, "tiny", x, T);
-  g_autofree char *dir = data_dir ();
+  g_autofree char *dir = nerve_test_data_path (NULL);
   int n = 0;
   for (const char *const *c = nerve_fixture_cases (f); dir && *c; c++) {
     if (g_str_equal (*c, "tiny"))

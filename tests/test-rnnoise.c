@@ -16,19 +16,6 @@
 #define RATE 48000
 #define HOP 480
 
-static char *
-data_dir (void)
-{
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  char *d = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  if (!g_file_test (d, G_FILE_TEST_IS_DIR)) {
-    fprintf (stderr, "  SKIP: no data at %s (set NERVE_DATA_DIR to the shared data folder)\n", d);
-    g_free (d);
-    return NULL;
-  }
-  return d;
-}
-
 /* The committed tiny model, its gains forced to `gain` (and the VAD to `vad`) by
  * zeroing the output layers' weights; scaling "rnnoise" or "arnndn". */
 static NerveModel *
@@ -397,10 +384,10 @@ test_vs_ffmpeg (void)
 {
   g_autofree char *ff = g_find_program_in_path ("ffmpeg");
   if (!ff) {
-    fprintf (stderr, "  SKIP: ffmpeg not found\n");
+    nerve_test_skip ("ffmpeg not found");
     return;
   }
-  g_autofree char *dir = data_dir ();
+  g_autofree char *dir = nerve_test_data_path (NULL);
   if (!dir)
     return;
   g_autofree char *tmp = g_dir_make_tmp ("rnnoise-XXXXXX", NULL);

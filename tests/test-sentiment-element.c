@@ -7,18 +7,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "element-check.h"
 #include "gstnervemeta.h" /* the public meta header alone: no plugin library linked */
 #include "text-model.h"
 
 static char *dir, *model_path;
-static int gst_warnings; /* GStreamer's own g_warning()s: event misordering and such */
-
-static void
-count_gst_warning (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-  gst_warnings++;
-  g_log_default_handler (domain, level, message, data);
-}
 static NerveTextClassifier *capi; /* the C API, for the answers the element must give */
 
 /* ------------------------------------------------------------------ helpers */
@@ -537,63 +530,10 @@ test_flush_discont_eos (void)
   gst_harness_teardown (h);
 }
 
-/* Sets the state and returns the first error posted, if any. */
-static GError *
-start_element (GstElement *e, GstStateChangeReturn *ret, char **debug)
-{
-  GstBus *bus = gst_bus_new ();
-  gst_element_set_bus (e, bus);
-  *ret = gst_element_set_state (e, GST_STATE_PLAYING);
-  GError *err = NULL;
-  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_parse_error (m, &err, debug);
-    gst_message_unref (m);
-  }
-  gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  return err;
-}
-
-static void
-expect_model_error (const char *path, int code)
-{
-  g_autoptr (GError) load_err = NULL;
-  NerveModel *nm = nerve_model_load (path, &load_err);
-  CU_ASSERT_PTR_NULL_FATAL (nm);
-  GstElement *e = gst_element_factory_make ("nervesentiment", NULL);
-  g_object_set (e, "model", path, NULL);
-  GstStateChangeReturn ret;
-  g_autofree char *debug = NULL;
-  g_autoptr (GError) err = start_element (e, &ret, &debug);
-  CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (err);
-  CU_ASSERT_TRUE (g_error_matches (err, GST_RESOURCE_ERROR, code));
-  CU_ASSERT_STRING_EQUAL (err->message, "Could not load model");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (debug);
-  if (!strstr (debug, load_err->message)) {
-    fprintf (stderr, "  '%s' lacks the loader's '%s'\n", debug, load_err->message);
-    CU_FAIL ("error carries the loader's message");
-  }
-  gst_object_unref (e);
-}
-
 static void
 test_model_errors (void)
 {
-  g_autofree char *missing = g_build_filename (dir, "no-such-model.nerve", NULL);
-  expect_model_error (missing, GST_RESOURCE_ERROR_NOT_FOUND);
-  g_autofree char *garbage = g_build_filename (dir, "garbage.nerve", NULL);
-  g_file_set_contents (garbage, "this is not a model file at all", -1, NULL);
-  expect_model_error (garbage, GST_RESOURCE_ERROR_OPEN_READ);
-  /* a real model cut short */
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (model_path, &bytes, &len, NULL));
-  g_autofree char *cut = g_build_filename (dir, "cut.nerve", NULL);
-  g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL);
-  expect_model_error (cut, GST_RESOURCE_ERROR_OPEN_READ);
+  check_bad_model_files ("nervesentiment", GST_STATE_PLAYING, model_path, dir);
 }
 
 static void
@@ -604,17 +544,8 @@ test_default_model (void)
   g_mkdir_with_parents (empty, 0700);
   g_mkdir_with_parents (models, 0700);
   g_setenv ("NERVE_MODEL_PATH", empty, TRUE);
-  GstStateChangeReturn ret;
-  if (!g_file_test (NERVE_DEFAULT_SENTIMENT_MODEL, G_FILE_TEST_EXISTS)) {
-    GstElement *e = gst_element_factory_make ("nervesentiment", NULL);
-    g_autofree char *debug = NULL;
-    g_autoptr (GError) err = start_element (e, &ret, &debug);
-    CU_ASSERT_EQUAL (ret, GST_STATE_CHANGE_FAILURE);
-    CU_ASSERT_TRUE_FATAL (err && g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "model="));
-    CU_ASSERT_PTR_NOT_NULL (strstr (debug, "NERVE_MODEL_PATH"));
-    gst_object_unref (e);
-  }
+  if (!g_file_test (NERVE_DEFAULT_SENTIMENT_MODEL, G_FILE_TEST_EXISTS))
+    expect_no_model ("nervesentiment", GST_STATE_PLAYING);
   /* sentiment.nerve in a NERVE_MODEL_PATH directory is found */
   g_autofree char *bytes = NULL;
   gsize len = 0;
@@ -675,23 +606,6 @@ test_properties_and_meta_copy (void)
   gst_harness_teardown (h);
 }
 
-/* Runs a pipeline to EOS (or error) with a timeout; returns TRUE on EOS. */
-static gboolean
-run_pipeline (GstElement *p, GError **error)
-{
-  GstBus *bus = gst_element_get_bus (p);
-  gboolean ok = gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  ok = ok && m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS;
-  if (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
-    gst_message_parse_error (m, error, NULL);
-  if (m)
-    gst_message_unref (m);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (bus);
-  return ok;
-}
-
 static void
 test_state_cycles (void)
 {
@@ -706,19 +620,7 @@ test_state_cycles (void)
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/sentiment-lines.txt");
   g_autofree char *desc = g_strdup_printf ("filesrc location=\"%s\" blocksize=37 ! nervesentiment model=\"%s\" "
                                            "! fakesink sync=false", fixture, model_path);
-  GstElement *p = gst_parse_launch (desc, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (p);
-  int eos = 0;
-  for (int i = 0; i < 100; i++) {
-    if (i % 2) {
-      CU_ASSERT_NOT_EQUAL (gst_element_set_state (p, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-      CU_ASSERT_EQUAL (gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-    } else {
-      eos += run_pipeline (p, NULL);
-    }
-  }
-  CU_ASSERT_EQUAL (eos, 50);
-  gst_object_unref (p);
+  check_pipeline_cycles (desc);
 }
 
 /* Non-blank lines of a file, the way line mode cuts them. */
@@ -771,7 +673,7 @@ test_file_pipeline (void)
   g_autoptr (GPtrArray) units = fixture_units (fixture);
   CU_ASSERT_EQUAL (units->len, 9);
   check_jsonl_file (out, units);
-  CU_ASSERT_EQUAL (gst_warnings, 0);
+  CU_ASSERT_EQUAL (gst_warning_count (), 0);
 }
 
 /* Every gst-launch-1.0 line in the element's documentation runs as written, with the
@@ -779,14 +681,9 @@ test_file_pipeline (void)
 static void
 test_documented_launch_lines (void)
 {
-  g_autofree char *src = nerve_test_path ("plugins/gstnervesentiment.c");
   g_autofree char *fixture = nerve_test_path ("tests/fixtures/sentiment-lines.txt");
   g_autofree char *out = g_build_filename (dir, "reviews.jsonl", NULL);
-  g_autofree char *code = NULL;
-  CU_ASSERT_TRUE_FATAL (g_file_get_contents (src, &code, NULL, NULL));
-  char *end = strstr (code, "*/");
-  CU_ASSERT_PTR_NOT_NULL_FATAL (end);
-  *end = 0; /* the doc block only */
+  g_autofree char *code = element_doc_block ("plugins/gstnervesentiment.c");
   g_auto (GStrv) lines = g_strsplit (code, "\n", -1);
   int ran = 0;
   g_autoptr (GPtrArray) units = fixture_units (fixture);
@@ -794,29 +691,11 @@ test_documented_launch_lines (void)
     char *cmd = strstr (*l, "gst-launch-1.0 ");
     if (!cmd || strncmp (*l, " * gst-launch-1.0", 17) != 0)
       continue;
-    g_autoptr (GString) s = g_string_new (cmd);
-    g_autofree char *qf = g_shell_quote (fixture), *qm = g_shell_quote (model_path), *qo = g_shell_quote (out);
-    g_autofree char *lf = g_strconcat ("location=", qf, NULL), *lm = g_strconcat ("model=", qm, NULL),
-                    *lo = g_strconcat ("location=", qo, NULL);
-    CU_ASSERT (g_string_replace (s, "location=reviews.txt", lf, 0) == 1);
-    CU_ASSERT (g_string_replace (s, "model=sentiment.nerve", lm, 0) == 1);
-    g_string_replace (s, "location=reviews.jsonl", lo, 0);
-    g_auto (GStrv) argv = NULL;
-    CU_ASSERT_TRUE_FATAL (g_shell_parse_argv (s->str, NULL, &argv, NULL));
-    g_auto (GStrv) envp = g_get_environ ();
-    const char *asan = g_getenv ("NERVE_TEST_ASAN_RUNTIME"); /* sanitizer builds: gst-launch is not instrumented */
-    if (asan && *asan) {
-      envp = g_environ_setenv (envp, "LD_PRELOAD", asan, TRUE);
-      envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
-    }
-    g_autofree char *sout = NULL, *serr = NULL;
-    int status = -1;
-    g_autoptr (GError) err = NULL;
+    g_autofree char *line = launch_line_with_files (cmd, "reviews.txt", fixture, "sentiment.nerve", model_path,
+                                                    "reviews.jsonl", out);
+    g_autofree char *sout = NULL;
     remove (out);
-    CU_ASSERT_TRUE_FATAL (g_spawn_sync (NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &sout, &serr, &status, &err));
-    if (!g_spawn_check_wait_status (status, NULL))
-      fprintf (stderr, "  '%s' failed:\n%s\n%s\n", s->str, sout, serr);
-    CU_ASSERT_TRUE (g_spawn_check_wait_status (status, NULL));
+    CU_ASSERT_TRUE (run_launch_line (line, &sout));
     if (strstr (cmd, "reviews.jsonl"))
       check_jsonl_file (out, units);
     if (strstr (cmd, " -m "))
@@ -826,28 +705,10 @@ test_documented_launch_lines (void)
   CU_ASSERT_EQUAL (ran, 2);
 }
 
-static void
-cleanup_dir (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d))) {
-    g_autofree char *p = g_build_filename (path, name, NULL);
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      cleanup_dir (p);
-    else
-      remove (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  gst_init (&argc, &argv);
-  g_log_set_handler ("GStreamer", G_LOG_LEVEL_WARNING, count_gst_warning, NULL);
+  element_suite_init (&argc, &argv);
   dir = g_dir_make_tmp ("nerve-sentiment-el-XXXXXX", NULL);
   g_autoptr (GError) err = NULL;
   NerveModel *m = nerve_test_text_model (dir, &err);

@@ -423,23 +423,10 @@ test_encode (void)
   g_unlink (corpus), g_rmdir (dir);
 }
 
-static char *
-data_dir (void)
-{
-  const char *env = g_getenv ("NERVE_DATA_DIR");
-  char *d = env ? g_strdup (env) : nerve_test_path ("../shared/data");
-  if (!g_file_test (d, G_FILE_TEST_IS_DIR)) {
-    fprintf (stderr, "  SKIP: no data at %s (set NERVE_DATA_DIR to the shared data folder)\n", d);
-    g_free (d);
-    return NULL;
-  }
-  return d;
-}
-
 static void
 test_real_data (void)
 {
-  g_autofree char *dir = data_dir ();
+  g_autofree char *dir = nerve_test_data_path (NULL);
   if (!dir)
     return;
   g_autoptr (GError) err = NULL;

@@ -9,32 +9,6 @@
 
 #include "cli.h"
 
-/* --model, else denoise.nerve (or denoise/denoise.nerve) in a NERVE_MODEL_PATH
- * directory, else models/denoise/denoise.nerve from the current directory (the source
- * tree): the nervedenoise element's order. NULL when none exists. */
-static char *
-default_model (void)
-{
-  const char *env = g_getenv ("NERVE_MODEL_PATH");
-  if (env) {
-    g_auto (GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
-    for (char **d = dirs; *d; d++) {
-      if (!**d)
-        continue;
-      char *a = g_build_filename (*d, "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-      a = g_build_filename (*d, "denoise", "denoise.nerve", NULL);
-      if (g_file_test (a, G_FILE_TEST_IS_REGULAR))
-        return a;
-      g_free (a);
-    }
-  }
-  const char *src = "models/denoise/denoise.nerve";
-  return g_file_test (src, G_FILE_TEST_IS_REGULAR) ? g_strdup (src) : NULL;
-}
-
 /* One line per hop of model-rate input: when it starts and ends (seconds), and the
  * frame's voice probability, estimated SNR and applied gain. */
 static gboolean
@@ -87,9 +61,10 @@ nerve_cli_denoise (int argc, char **argv)
   }
   nerve_set_threads (MAX (threads, 1));
   g_autoptr (GError) err = NULL;
-  if (!model_path && !(model_path = default_model ())) {
-    fprintf (stderr, "nerve denoise: no model: give --model, put denoise.nerve in a NERVE_MODEL_PATH "
-                     "directory, or run from the source tree with models/denoise/denoise.nerve\n");
+  /* else the nervedenoise element's order, the source tree in place of the installed model */
+  static const char *const source_tree[] = { "models/denoise/denoise.nerve", NULL };
+  if (!model_path && !(model_path = nerve_model_find_default ("denoise.nerve", source_tree, &err))) {
+    fprintf (stderr, "nerve denoise: no model: give --model (%s)\n", err->message);
     return 1;
   }
   g_autoptr (NerveModel) m = nerve_model_load (model_path, &err);
