@@ -492,8 +492,9 @@ relay_free (Relay *r)
   /* wake the acceptor with one last connection */
   g_atomic_int_set (&r->stopping, TRUE);
   g_autoptr (GSocketClient) sc = g_socket_client_new ();
-  g_autoptr (GSocketConnection) wake = g_socket_client_connect_to_host (sc, "127.0.0.1", (guint16) r->port, NULL, NULL);
+  GSocketConnection *wake = g_socket_client_connect_to_host (sc, "127.0.0.1", (guint16) r->port, NULL, NULL);
   g_thread_join (r->acceptor);
+  g_clear_object (&wake);
   g_mutex_lock (&r->lock);
   for (guint i = 0; i < r->sockets->len; i++)
     g_socket_shutdown (g_ptr_array_index (r->sockets, i), TRUE, TRUE, NULL);
