@@ -403,8 +403,8 @@ launch_factories (const char *launch)
       first = TRUE;
       continue;
     }
-    if (!first || g_ascii_isspace (*c) || *c == '(')
-      continue;
+    if (!first || g_ascii_isspace (*c) || *c == '(' || *c == ')')
+      continue;   /* a stray ')' would make an empty word (n = 0) below */
     first = FALSE;
     gsize n = strcspn (c, " \t\r\n!()\"'");
     g_autofree char *word = g_strndup (c, n);

@@ -199,6 +199,12 @@ test_missing_elements (void)
   g_autoptr (JsonObject) j = nerved_template_to_json (t);
   CU_ASSERT_FALSE (json_object_get_boolean_member (j, "available"));
   CU_ASSERT_STRING_EQUAL (json_array_get_string_element (json_object_get_array_member (j, "missing"), 0), "nerveasrx");
+
+  /* a stray ')' where a factory name would start (found by fuzz-nerved-request) */
+  g_autoptr (NervedTemplate) t2 = parse ("[template]\nlaunch = fakesrc ! ) nosuchelement2 ! fakesink\n", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (t2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (t2->missing);
+  CU_ASSERT_TRUE (g_strv_contains ((const char *const *) t2->missing, "nosuchelement2"));
 }
 
 static void
