@@ -426,9 +426,15 @@ factory_exists (const char *name)
   if (!gst_is_initialized ())
     gst_init (NULL, NULL);
   GstElementFactory *f = gst_element_factory_find (name);
-  if (f)
-    gst_object_unref (f);
-  return f != NULL;
+  if (!f)
+    return FALSE;
+  /* registered is not enough: a plugin that fails to load (missing symbol, moved file)
+   * must make the template unavailable here, not fail inside gst_parse_launch later */
+  GstPluginFeature *loaded = gst_plugin_feature_load (GST_PLUGIN_FEATURE (f));
+  gst_object_unref (f);
+  if (loaded)
+    gst_object_unref (loaded);
+  return loaded != NULL;
 }
 
 static char **
