@@ -28,6 +28,20 @@ nerve_draw_log_uniform (NerveRng *r, float lo, float hi)
   return expf (nerve_draw_uniform (r, logf (lo), logf (hi)));
 }
 
+/* Scales x to RMS 1 (left alone when silent): noise generators mix at a set SNR later. */
+static inline void
+nerve_normalize_rms (float *x, gsize n)
+{
+  double e = 0;
+  for (gsize i = 0; i < n; i++)
+    e += (double) x[i] * (double) x[i];
+  if (e <= 1e-20 * (double) n)
+    return;
+  float g = (float) sqrt ((double) n / e);
+  for (gsize i = 0; i < n; i++)
+    x[i] *= g;
+}
+
 static inline gboolean
 nerve_draw_coin (NerveRng *r, float p)
 {

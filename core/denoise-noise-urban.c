@@ -11,19 +11,6 @@
 
 #include "denoise-data.h"
 
-static void
-normalize_rms (float *x, gsize n)
-{
-  double e = 0;
-  for (gsize i = 0; i < n; i++)
-    e += (double) x[i] * x[i];
-  if (e <= 1e-20 * (double) n)
-    return;
-  float g = (float) sqrt ((double) n / e);
-  for (gsize i = 0; i < n; i++)
-    x[i] *= g;
-}
-
 /* ---- RBJ biquads (Audio EQ Cookbook), run in double ---- */
 
 typedef enum { BQ_LOWPASS, BQ_HIGHPASS, BQ_BANDPASS, BQ_PEAK, BQ_LOWSHELF, BQ_HIGHSHELF } BqType;
@@ -111,7 +98,7 @@ nerve_noise_random_eq (NerveRng *r, int rate, float *x, gsize n)
     }
     biquad_run (&b, x, n);
   }
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
 }
 
 /* ---- resampled crops ---- */
@@ -193,14 +180,14 @@ engine (NerveRng *r, int rate, float *x, gsize n, float *tmp)
     t += (1 + jitter * nerve_rng_normal (r)) / f;
   }
   g_free (h);
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   /* rumble: low-passed noise 15-5 dB below */
   float g = powf (10, nerve_draw_uniform (r, -15, -5) / 20);
   for (gsize i = 0; i < n; i++)
     tmp[i] = nerve_rng_normal (r);
   Biquad lp = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 100, 400), 0.707, 0, rate);
   biquad_run (&lp, tmp, n);
-  normalize_rms (tmp, n);
+  nerve_normalize_rms (tmp, n);
   for (gsize i = 0; i < n; i++)
     x[i] += g * tmp[i];
 }
@@ -241,7 +228,7 @@ drill (NerveRng *r, int rate, float *x, gsize n, float *hiss)
     for (double t = -(double) hn / rate; t * rate < (double) n; t += (1 + jitter * nerve_rng_normal (r)) / rate_hz)
       add_at (x, n, (gssize) floor (t * rate), h, hn, 1 + 0.2f * nerve_rng_normal (r));
     g_free (h);
-    normalize_rms (x, n);
+    nerve_normalize_rms (x, n);
     float floor_g = powf (10, nerve_draw_uniform (r, -25, -10) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += floor_g * nerve_rng_normal (r);
@@ -259,13 +246,13 @@ drill (NerveRng *r, int rate, float *x, gsize n, float *hiss)
         v += amp[k - 1] * sin (k * ph);
       x[i] = (float) v;
     }
-    normalize_rms (x, n);
+    nerve_normalize_rms (x, n);
     float g = powf (10, nerve_draw_uniform (r, -6, 6) / 20);
     for (gsize i = 0; i < n; i++)
       hiss[i] = nerve_rng_normal (r);
     Biquad bp = biquad (BQ_BANDPASS, nerve_draw_log_uniform (r, 1000, MIN (6000.0f, 0.4f * (float) rate)), 0.7, 0, rate);
     biquad_run (&bp, hiss, n);
-    normalize_rms (hiss, n);
+    nerve_normalize_rms (hiss, n);
     for (gsize i = 0; i < n; i++)
       x[i] += g * hiss[i] * (float) (1 - depth * 0.5 * (1 + sin (2 * G_PI * rot * (double) i / rate)));
   }
@@ -306,7 +293,7 @@ siren (NerveRng *r, int rate, float *x, gsize n, float *tmp)
     }
     x[i] = (float) (v * pow (10, (level + tilt * t / ((double) n / rate)) / 20));
   }
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   float g = powf (10, nerve_draw_uniform (r, -25, -8) / 20);
   nerve_noise_synth (NERVE_NOISE_PINK, r, rate, NULL, tmp, n);
   for (gsize i = 0; i < n; i++)
@@ -323,7 +310,7 @@ wind (NerveRng *r, int rate, float *x, gsize n, float *tmp)
   Biquad lp = biquad (BQ_LOWPASS, ac ? nerve_draw_log_uniform (r, 400, 4000) : nerve_draw_log_uniform (r, 150, 1200),
                       nerve_draw_log_uniform (r, 0.5f, 1.5f), 0, rate);
   biquad_run (&lp, x, n);
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   if (ac) {
     double f0 = nerve_draw_uniform (r, 45, 150);
     float g = powf (10, nerve_draw_uniform (r, -20, -6) / 20);
@@ -333,7 +320,7 @@ wind (NerveRng *r, int rate, float *x, gsize n, float *tmp)
       for (gsize i = 0; i < n; i++)
         tmp[i] += a * (float) sin (ph + 2 * G_PI * k * f0 * (double) i / rate);
     }
-    normalize_rms (tmp, n);
+    nerve_normalize_rms (tmp, n);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
     nerve_noise_modulate (r, rate, nerve_draw_uniform (r, 0.5f, 3), x, n);
@@ -350,7 +337,7 @@ traffic (NerveRng *r, int rate, float *x, gsize n, float *tmp)
   nerve_noise_synth (NERVE_NOISE_BROWN, r, rate, NULL, x, n);
   Biquad lp = biquad (BQ_LOWPASS, nerve_draw_log_uniform (r, 200, 800), 0.707, 0, rate);
   biquad_run (&lp, x, n);
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   double dur = (double) n / rate, per_s = nerve_draw_log_uniform (r, 0.3f, 2);
   for (double t0 = -2 + -log (1 - nerve_rng_uniform (r)) / per_s; t0 < dur + 2;
        t0 += -log (1 - nerve_rng_uniform (r)) / per_s) {
@@ -408,7 +395,7 @@ crowd (NerveRng *r, const NerveClipSet *speech, const int *talkers, int n_talker
       nerve_noise_resample_crop (speech->x[c], len, off, speed, FALSE, tmp + pos, take);
       pos += take;
     }
-    normalize_rms (tmp, n);
+    nerve_normalize_rms (tmp, n);
     float g = powf (10.0f, nerve_draw_uniform (r, -4, 4) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
@@ -446,5 +433,5 @@ nerve_noise_synth_urban (NerveNoiseType t, NerveRng *r, int rate, const NerveCli
     g_return_if_reached ();
   }
   g_free (tmp);
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
 }

@@ -35,19 +35,6 @@ nerve_noise_type_from_name (const char *name, NerveNoiseType *t, GError **error)
 }
 
 static void
-normalize_rms (float *x, gsize n)
-{
-  double e = 0;
-  for (gsize i = 0; i < n; i++)
-    e += (double) x[i] * x[i];
-  if (e <= 1e-20 * (double) n)
-    return;
-  float g = (float) sqrt ((double) n / e);
-  for (gsize i = 0; i < n; i++)
-    x[i] *= g;
-}
-
-static void
 white (NerveRng *r, float *x, gsize n)
 {
   for (gsize i = 0; i < n; i++)
@@ -123,7 +110,7 @@ hum (NerveRng *r, int rate, float *x, gsize n)
       s0 = s;
     }
   }
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   for (gsize i = 0; i < n; i++)
     x[i] += floor_level * nerve_rng_normal (r);
 }
@@ -146,7 +133,7 @@ babble (NerveRng *r, const NerveClipSet *speech, float *x, gsize n, float *tmp)
       pos += take;
       first = FALSE;
     }
-    normalize_rms (tmp, n);
+    nerve_normalize_rms (tmp, n);
     float g = powf (10.0f, nerve_draw_uniform (r, -3, 3) / 20);
     for (gsize i = 0; i < n; i++)
       x[i] += g * tmp[i];
@@ -197,7 +184,7 @@ tonal (NerveRng *r, int rate, float *x, gsize n)
     if (i >= 512)
       x[i - 512] = (float) y;
   }
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
   int tones = (int) nerve_rng_below (r, 4);
   for (int k = 0; k < tones; k++) {
     double f = nerve_draw_log_uniform (r, 150, MIN (4000, 0.4f * rate)), depth = nerve_draw_uniform (r, 0, 0.01f) * f;
@@ -254,7 +241,7 @@ nerve_noise_synth_talkers (NerveNoiseType t, NerveRng *r, int rate, const NerveC
     white (r, x, n);
     break;
   }
-  normalize_rms (x, n);
+  nerve_normalize_rms (x, n);
 }
 
 void

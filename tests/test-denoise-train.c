@@ -651,26 +651,38 @@ tiny_model (const NerveDenoiseTrainConfig *c)
   return m;
 }
 
+/* Trains a tiny model of config c on fixed speech-like clips from an untrained baseline
+ * (epoch 0); the best weights end in the returned model, *val_out is the validation set. */
+static NerveModel *
+train_tiny (NerveDenoiseTrainConfig *c, Seen *seen, NerveMixSet **val_out)
+{
+  g_autoptr (NerveClipSet) speech = speech_like (12, 1.5, 21);
+  g_autoptr (NerveClipSet) val_speech = speech_like (4, 1.5, 22);
+  g_autoptr (NerveMixer) mix = nerve_mixer_new (&c->mix, RATE, speech, NULL, NULL, NULL);
+  g_autoptr (NerveMixer) vmix = nerve_mixer_new (&c->mix, RATE, val_speech, NULL, NULL, NULL);
+  g_autoptr (NerveMixSet) val = nerve_mix_set_new (vmix, c->val_mixtures, (gsize) (c->val_seconds * RATE), 5);
+  g_autoptr (NerveModel) m = tiny_model (c);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
+  CU_ASSERT_TRUE (nerve_denoise_fold_input_norm (m, c, mix, 2, 8, 9));
+  NerveTrainConfig t = tiny_train (NULL, NULL);
+  t.baseline_first = TRUE; /* epoch 0 = the untrained model */
+  g_autoptr (GError) err = NULL;
+  gboolean ok = nerve_denoise_train (m, c, &t, mix, val, record, seen, &err);
+  if (!ok)
+    fprintf (stderr, "  %s\n", err->message);
+  CU_ASSERT_TRUE_FATAL (ok);
+  if (val_out)
+    *val_out = g_steal_pointer (&val);
+  return g_steal_pointer (&m);
+}
+
 static void
 test_tiny_training_improves (void)
 {
   NerveDenoiseTrainConfig c = tiny_config ();
-  g_autoptr (NerveClipSet) speech = speech_like (12, 1.5, 21);
-  g_autoptr (NerveClipSet) val_speech = speech_like (4, 1.5, 22);
-  g_autoptr (NerveMixer) mix = nerve_mixer_new (&c.mix, RATE, speech, NULL, NULL, NULL);
-  g_autoptr (NerveMixer) vmix = nerve_mixer_new (&c.mix, RATE, val_speech, NULL, NULL, NULL);
-  g_autoptr (NerveMixSet) val = nerve_mix_set_new (vmix, c.val_mixtures, (gsize) (c.val_seconds * RATE), 5);
-  g_autoptr (NerveModel) m = tiny_model (&c);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
-  CU_ASSERT_TRUE (nerve_denoise_fold_input_norm (m, &c, mix, 2, 8, 9));
-  NerveTrainConfig t = tiny_train (NULL, NULL);
-  t.baseline_first = TRUE; /* epoch 0 = the untrained model */
   Seen seen = { 0 };
-  g_autoptr (GError) err = NULL;
-  gboolean ok = nerve_denoise_train (m, &c, &t, mix, val, record, &seen, &err);
-  if (!ok)
-    fprintf (stderr, "  %s\n", err->message);
-  CU_ASSERT_TRUE_FATAL (ok);
+  g_autoptr (NerveMixSet) val = NULL;
+  g_autoptr (NerveModel) m = train_tiny (&c, &seen, &val);
   CU_ASSERT_EQUAL (seen.epochs, 4);
   CU_ASSERT_TRUE (seen.last > seen.first + 2);
   /* m holds the best weights: validating it again gives the best value seen */
@@ -685,22 +697,9 @@ test_tiny_training_sisdr (void)
   NerveDenoiseTrainConfig c = tiny_config ();
   c.spectral_weight = 0;
   c.sisdr_weight = 0.05f;
-  g_autoptr (NerveClipSet) speech = speech_like (12, 1.5, 21);
-  g_autoptr (NerveClipSet) val_speech = speech_like (4, 1.5, 22);
-  g_autoptr (NerveMixer) mix = nerve_mixer_new (&c.mix, RATE, speech, NULL, NULL, NULL);
-  g_autoptr (NerveMixer) vmix = nerve_mixer_new (&c.mix, RATE, val_speech, NULL, NULL, NULL);
-  g_autoptr (NerveMixSet) val = nerve_mix_set_new (vmix, c.val_mixtures, (gsize) (c.val_seconds * RATE), 5);
-  g_autoptr (NerveModel) m = tiny_model (&c);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (m);
-  CU_ASSERT_TRUE (nerve_denoise_fold_input_norm (m, &c, mix, 2, 8, 9));
-  NerveTrainConfig t = tiny_train (NULL, NULL);
-  t.baseline_first = TRUE;
   Seen seen = { 0 };
-  g_autoptr (GError) err = NULL;
-  gboolean ok = nerve_denoise_train (m, &c, &t, mix, val, record, &seen, &err);
-  if (!ok)
-    fprintf (stderr, "  %s\n", err->message);
-  CU_ASSERT_TRUE_FATAL (ok);
+  g_autoptr (NerveModel) m = train_tiny (&c, &seen, NULL);
+  CU_ASSERT_PTR_NOT_NULL (m);
   CU_ASSERT_TRUE (seen.last > seen.first + 2);
 }
 
